@@ -1,0 +1,23 @@
+package dev.aded.core;
+
+/**
+ * Proposes continuations of a token context as a {@link DraftTree}. One instance serves one generation at a time
+ * (thread-confined); a {@link DrafterFactory} hands out instances that share the underlying statistics.
+ */
+public interface Drafter {
+
+    /**
+     * Grows {@code tree}, whose root is already set to {@code context[length - 1]}, by at most {@code budget}
+     * nodes below the root and at most {@code maxDepth} levels deep.
+     *
+     * @param context the whole token history, prompt and generated tokens; only {@code [0, length)} is valid
+     */
+    void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree);
+
+    /**
+     * Reports the outcome of verifying the last draft: {@code context[0, length)} now ends with the
+     * {@code newTokens} tokens the step produced, of which {@code acceptedDraftTokens} came from the tree (the last
+     * token is the model's own). Drafters learn from it: adaptive counts, budget and exploration.
+     */
+    void onAccepted(int[] context, int length, int newTokens, int acceptedDraftTokens);
+}

@@ -1,0 +1,11 @@
+package dev.aded.core;
+
+/** The model's next-token scores at every node of a verified tree. */
+public interface TreeLogits {
+
+    /** The highest-scoring next token after {@code node} (ties go to the lower id, as in argmax). */
+    int argmax(int node);
+
+    /** Copies the raw logits after {@code node} into {@code out[0, vocabSize)}. */
+    void logits(int node, float[] out);
+}
