@@ -24,4 +24,10 @@ public interface NgramCounts {
 
     /** Writes the continuations of b alone, the back-off when (a, b) is unseen; returns how many. */
     int bigram(int b, int[] tokens, int[] counts);
+
+    /**
+     * Fails with an {@link IllegalArgumentException} naming the datastore and the problem when these counts were
+     * made with another tokenizer than {@code tokenizerJson} (compared by fingerprint) or another vocabulary size.
+     */
+    void requireTokenizer(java.nio.file.Path tokenizerJson, int vocabSize);
 }
