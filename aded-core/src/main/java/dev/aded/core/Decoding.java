@@ -1,0 +1,185 @@
+package dev.aded.core;
+
+import dev.aded.core.text.StopMatcher;
+import dev.aded.core.text.StreamDecoder;
+import dev.aded.core.text.Tokenizer;
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.locks.Lock;
+
+/**
+ * One generation, from prompt to finish: prefill, then draft → tree → verify → accept → update until a stop
+ * condition. Owns its buffers, its drafter and its model session; the model itself is shared, so every call into
+ * it runs under the generator's device lock.
+ */
+final class Decoding {
+    private final TargetModel model;
+    private final Tokenizer tokenizer;
+    private final GenerationConfig config;
+    private final Mode mode;
+    private final Drafter drafter;
+    private final int budget;
+    private final Lock deviceLock;
+    private final TextListener listener;
+    private final Cancellation cancellation;
+
+    private final int[] context;
+    private int length;
+    private final int promptLength;
+    private final int capacity;
+
+    private final DraftTree tree;
+    private final PathAcceptor acceptor;
+    private final int[] path;
+    private final int[] stepTokens;
+    private final SplittableRandom random;
+    private final StreamDecoder decoder;
+    private final StopMatcher stops;
+    private final StringBuilder text = new StringBuilder();
+    private final IntArrayList acceptedPerStep = new IntArrayList();
+    private long draftNanos;
+    private long verifyNanos;
+
+    Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter, int budget,
+            int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.config = config;
+        this.mode = mode;
+        this.drafter = drafter;
+        this.budget = drafter == null ? 0 : budget;
+        this.deviceLock = deviceLock;
+        this.listener = listener;
+        this.cancellation = cancellation;
+        this.promptLength = prompt.length;
+        this.capacity = Math.min(model.maxContext(), prompt.length + config.maxNewTokens() + this.budget + 1);
+        this.context = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens() + 1);
+        this.length = prompt.length;
+        this.tree = new DraftTree(this.budget + 1);
+        this.acceptor = new PathAcceptor(model.vocabSize(), config);
+        this.path = new int[this.budget + 1];
+        this.stepTokens = new int[this.budget + 1];
+        this.random = new SplittableRandom(config.seed());
+        this.decoder = tokenizer == null ? null : new StreamDecoder(tokenizer);
+        this.stops = new StopMatcher(config.stopStrings());
+    }
+
+    GenerationResult run() {
+        long start = System.nanoTime();
+        ModelSession session;
+        deviceLock.lock();
+        try {
+            session = model.newSession(capacity);
+            if (length > 1) {
+                session.prefill(context, 0, length - 1);
+            }
+        } finally {
+            deviceLock.unlock();
+        }
+        long prefillNanos = System.nanoTime() - start;
+        FinishReason finish;
+        try (session) {
+            finish = loop(session);
+        }
+        finishText();
+        int[] generated = Arrays.copyOfRange(context, promptLength, length);
+        GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
+                acceptedPerStep.toIntArray(), prefillNanos, draftNanos, verifyNanos, System.nanoTime() - start);
+        return new GenerationResult(text.toString(), generated, finish, stats);
+    }
+
+    private FinishReason loop(ModelSession session) {
+        int[] eos = model.eosTokenIds();
+        while (true) {
+            if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
+                return FinishReason.CANCELLED;
+            }
+            draft(session);
+            int produced;
+            long t0 = System.nanoTime();
+            deviceLock.lock();
+            try {
+                TreeLogits logits = session.forward(tree);
+                produced = acceptor.accept(tree, logits, random, path, stepTokens);
+                session.commit(path, produced);
+            } finally {
+                deviceLock.unlock();
+            }
+            verifyNanos += System.nanoTime() - t0;
+            acceptedPerStep.add(produced);
+            int before = length;
+            FinishReason finish = null;
+            for (int i = 0; i < produced && finish == null; i++) {
+                int token = stepTokens[i];
+                if (contains(eos, token)) {
+                    finish = FinishReason.EOS;
+                    break;
+                }
+                context[length++] = token;
+                emit(token);
+                if (stops.stopped()) {
+                    finish = FinishReason.STOP_STRING;
+                } else if (length - promptLength == config.maxNewTokens()) {
+                    finish = FinishReason.LENGTH;
+                }
+            }
+            int appended = length - before;
+            if (drafter != null && appended > 0) {
+                drafter.onAccepted(context, length, appended, Math.min(appended, produced - 1));
+            }
+            if (finish != null) {
+                return finish;
+            }
+        }
+    }
+
+    /** Grows the tree for this step; leaves only the root where drafting cannot pay off. */
+    private void draft(ModelSession session) {
+        tree.reset(context[length - 1]);
+        if (drafter == null) {
+            return;
+        }
+        int remaining = config.maxNewTokens() - (length - promptLength);
+        int nodes = Math.min(budget, capacity - session.cachedLength() - 1);
+        int depth = Math.min(config.maxDraftDepth(), remaining - 1);
+        if (nodes > 0 && depth > 0) {
+            long t0 = System.nanoTime();
+            drafter.draft(context, length, nodes, depth, tree);
+            draftNanos += System.nanoTime() - t0;
+        }
+    }
+
+    private void emit(int token) {
+        if (decoder == null) {
+            return;
+        }
+        deliver(stops.push(decoder.push(token)));
+    }
+
+    private void finishText() {
+        if (decoder == null) {
+            return;
+        }
+        deliver(stops.push(decoder.flush()));
+        deliver(stops.flush());
+    }
+
+    private void deliver(String piece) {
+        if (!piece.isEmpty()) {
+            text.append(piece);
+            if (listener != null) {
+                listener.onText(piece);
+            }
+        }
+    }
+
+    private static boolean contains(int[] ids, int id) {
+        for (int x : ids) {
+            if (x == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,92 @@
+package dev.aded.core;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Where a generation's time went and how much each forward pass bought.
+ *
+ * <p>"Accepted tokens" of a step are the tokens it added to the output: the draft tokens the model confirmed plus
+ * the model's own next token, so plain decoding scores exactly 1 per step. Token rates count new tokens over the
+ * whole call, prompt processing included, so they compare honestly with other libraries' end-to-end figures.
+ */
+public final class GenerationStats {
+    private final Mode mode;
+    private final int promptTokens;
+    private final int newTokens;
+    private final int[] acceptedPerStep;
+    private final long prefillNanos;
+    private final long draftNanos;
+    private final long verifyNanos;
+    private final long totalNanos;
+
+    public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, long prefillNanos,
+            long draftNanos, long verifyNanos, long totalNanos) {
+        this.mode = mode;
+        this.promptTokens = promptTokens;
+        this.newTokens = newTokens;
+        this.acceptedPerStep = acceptedPerStep.clone();
+        this.prefillNanos = prefillNanos;
+        this.draftNanos = draftNanos;
+        this.verifyNanos = verifyNanos;
+        this.totalNanos = totalNanos;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    public int promptTokens() {
+        return promptTokens;
+    }
+
+    public int newTokens() {
+        return newTokens;
+    }
+
+    /** Forward passes over draft trees (the prompt's prefill not counted). */
+    public int steps() {
+        return acceptedPerStep.length;
+    }
+
+    /** Tokens added to the output by each step, in order. */
+    public int[] acceptedPerStep() {
+        return acceptedPerStep.clone();
+    }
+
+    /** New tokens per forward pass: 1.0 for plain decoding, higher when drafts are accepted. */
+    public double meanAcceptedTokens() {
+        return steps() == 0 ? 0 : (double) Arrays.stream(acceptedPerStep).sum() / steps();
+    }
+
+    public long prefillNanos() {
+        return prefillNanos;
+    }
+
+    public long draftNanos() {
+        return draftNanos;
+    }
+
+    public long verifyNanos() {
+        return verifyNanos;
+    }
+
+    public long totalNanos() {
+        return totalNanos;
+    }
+
+    /** New tokens per second of the whole call. */
+    public double tokensPerSecond() {
+        return totalNanos == 0 ? 0 : newTokens * 1e9 / totalNanos;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT,
+                "%s: %d new tokens in %.1f ms (%.1f tok/s), %d steps, %.2f tokens/step, prefill %.1f ms,"
+                        + " draft %.3f ms/step, verify %.2f ms/step",
+                mode.id(), newTokens, totalNanos / 1e6, tokensPerSecond(), steps(), meanAcceptedTokens(),
+                prefillNanos / 1e6, steps() == 0 ? 0 : draftNanos / 1e6 / steps(),
+                steps() == 0 ? 0 : verifyNanos / 1e6 / steps());
+    }
+}
