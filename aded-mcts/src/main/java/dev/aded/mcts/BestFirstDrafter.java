@@ -1,0 +1,68 @@
+package dev.aded.mcts;
+
+import dev.aded.core.DraftTree;
+import dev.aded.core.Drafter;
+import dev.aded.datastore.AdaptiveNgramCounts;
+import dev.aded.datastore.NgramCounts;
+
+/**
+ * Grows the draft tree best-first by path probability: a priority queue holds the candidates, the most probable path
+ * joins the tree and only then are its continuations looked up and queued. When the draft probabilities are the
+ * true acceptance probabilities this is optimal, since the expected accepted length is the sum of the chosen paths'
+ * probabilities and no unchosen candidate beats a chosen one.
+ *
+ * <p>Same interface and options as {@link MctsDrafter} (exploration, policy adaptation and seed do not apply).
+ * Thread-confined; buffers are reused, so the steady state allocates nothing.
+ */
+public final class BestFirstDrafter implements Drafter {
+    private final DraftDistribution distribution;
+    private final AdaptiveNgramCounts learner;
+    private final SearchTree search;
+    private final NodeHeap heap;
+
+    public BestFirstDrafter(NgramCounts counts, DrafterOptions options) {
+        this.distribution = new DraftDistribution(counts, options);
+        this.learner = options.adaptCounts() && counts instanceof AdaptiveNgramCounts a ? a : null;
+        int nodes = 1 + options.budget() * options.maxChildren();
+        this.search = new SearchTree(nodes);
+        this.heap = new NodeHeap(nodes);
+    }
+
+    @Override
+    public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
+        int nodes = Math.min(budget, tree.capacity() - tree.size());
+        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1,
+                1 + Math.max(nodes, 0) * distribution.maxChildren());
+        if (nodes <= 0 || maxDepth <= 0) {
+            return;
+        }
+        heap.clear(search.values());
+        expand(0);
+        for (int chosen = 0; chosen < nodes && !heap.isEmpty(); ) {
+            int node = heap.pop();
+            search.select(node);
+            chosen++;
+            if (chosen < nodes && search.depth(node) < maxDepth) {
+                expand(node);
+            }
+        }
+        search.emit(tree);
+    }
+
+    /** Looks up the continuations of {@code node} and queues them. */
+    private void expand(int node) {
+        int n = distribution.lookup(search.contextToken(node), search.token(node));
+        search.beginChildren(node);
+        for (int i = 0; i < n; i++) {
+            double q = distribution.prob(i);
+            heap.push(search.addChild(node, distribution.token(i), q, q, false));
+        }
+    }
+
+    @Override
+    public void onAccepted(int[] context, int length, int newTokens, int acceptedDraftTokens) {
+        if (learner != null) {
+            learner.observe(context, length - newTokens, length);
+        }
+    }
+}
