@@ -115,6 +115,16 @@ public final class Generator implements AutoCloseable {
         return datastoreDrafters != null ? Mode.ADED : Mode.AR;
     }
 
+    /** True when this generator can run {@code mode}: {@link Mode#ADED} needs a datastore drafter. */
+    public boolean supports(Mode mode) {
+        return mode != Mode.ADED || datastoreDrafters != null;
+    }
+
+    /** The chat template {@link #chat} formats conversations with, or null. */
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
     public TargetModel model() {
         return model;
     }
@@ -127,7 +137,7 @@ public final class Generator implements AutoCloseable {
         if (requested == null) {
             return defaultMode();
         }
-        if (requested == Mode.ADED && datastoreDrafters == null) {
+        if (!supports(requested)) {
             throw new IllegalArgumentException("mode aded needs a datastore: build the generator with drafter(...)");
         }
         return requested;

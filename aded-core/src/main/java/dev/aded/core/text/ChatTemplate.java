@@ -6,6 +6,7 @@ import com.google.gson.JsonParser;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.FatalTemplateErrorsException;
+import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import java.io.IOException;
 import java.io.Reader;
@@ -80,8 +81,25 @@ public final class ChatTemplate {
         try {
             return jinjava.render(template, ctx);
         } catch (FatalTemplateErrorsException e) {
-            throw new IllegalArgumentException("chat template failed: " + e.getMessage(), e);
+            throw new IllegalArgumentException("chat template failed: " + describe(e), e);
         }
+    }
+
+    /** The innermost messages of each error, where a template's own raise_exception text ends up. */
+    private static String describe(FatalTemplateErrorsException e) {
+        StringBuilder sb = new StringBuilder();
+        for (TemplateError err : e.getErrors()) {
+            Throwable t = err.getException();
+            String msg = err.getMessage();
+            while (t != null) {
+                if (t.getMessage() != null) {
+                    msg = t.getMessage();
+                }
+                t = t.getCause();
+            }
+            sb.append(sb.length() == 0 ? "" : "; ").append("line ").append(err.getLineno()).append(": ").append(msg);
+        }
+        return sb.length() == 0 ? e.getMessage() : sb.toString();
     }
 
     /** True when the model has no template of its own. */

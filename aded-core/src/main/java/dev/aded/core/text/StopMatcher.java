@@ -8,13 +8,11 @@ import java.util.List;
  */
 public final class StopMatcher {
     private final List<String> stops;
-    private final int holdBack;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
 
     public StopMatcher(List<String> stops) {
         this.stops = stops;
-        this.holdBack = stops.stream().mapToInt(String::length).max().orElse(1) - 1;
     }
 
     /**
@@ -33,7 +31,7 @@ public final class StopMatcher {
             pending.setLength(0);
             return out;
         }
-        int safe = Math.max(0, pending.length() - holdBack);
+        int safe = pending.length() - longestStopPrefixAtEnd();
         // Keep a surrogate pair together.
         if (safe > 0 && safe < pending.length() && Character.isHighSurrogate(pending.charAt(safe - 1))) {
             safe--;
@@ -52,6 +50,31 @@ public final class StopMatcher {
 
     public boolean stopped() {
         return stopped;
+    }
+
+    /** The length of the longest end of the pending text that some stop string starts with. */
+    private int longestStopPrefixAtEnd() {
+        int n = pending.length();
+        int best = 0;
+        for (String s : stops) {
+            for (int k = Math.min(s.length() - 1, n); k > best; k--) {
+                if (endsWithPrefix(s, k)) {
+                    best = k;
+                    break;
+                }
+            }
+        }
+        return best;
+    }
+
+    private boolean endsWithPrefix(String stop, int k) {
+        int start = pending.length() - k;
+        for (int i = 0; i < k; i++) {
+            if (pending.charAt(start + i) != stop.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int firstStop() {

@@ -1,0 +1,42 @@
+package dev.aded.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class GenerationConfigTest {
+
+    private static String error(GenerationConfig.Builder b) {
+        return assertThrows(IllegalArgumentException.class, b::build).getMessage();
+    }
+
+    @Test
+    void refusesBadValuesNamingTheOption() {
+        assertTrue(error(GenerationConfig.builder().temperature(Double.NaN)).contains("temperature"));
+        assertTrue(error(GenerationConfig.builder().temperature(-0.1)).contains("temperature"));
+        assertTrue(error(GenerationConfig.builder().topP(0)).contains("topP"));
+        assertTrue(error(GenerationConfig.builder().topP(1.5)).contains("topP"));
+        assertTrue(error(GenerationConfig.builder().topK(-1)).contains("topK"));
+        assertTrue(error(GenerationConfig.builder().maxNewTokens(0)).contains("maxNewTokens"));
+        assertTrue(error(GenerationConfig.builder().stopStrings("")).contains("stop"));
+    }
+
+    @Test
+    void parsesModesAndNamesTheChoicesOnError() {
+        assertEquals(Mode.PLD, Mode.parse("pld"));
+        assertEquals(Mode.ADED, Mode.parse(" ADED "));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Mode.parse("fast")).getMessage()
+                .contains("ar, pld or aded"));
+    }
+
+    @Test
+    void toBuilderKeepsEverySetting() {
+        GenerationConfig c = GenerationConfig.builder().maxNewTokens(7).temperature(0.5).topP(0.9).topK(3).seed(11)
+                .stopStrings("x").mode(Mode.PLD).treeBudget(9).maxDraftDepth(4)
+                .contextOverflow(ContextOverflow.TRUNCATE_PROMPT_START).build();
+        assertEquals(c.toString(), c.toBuilder().build().toString());
+        assertEquals(ContextOverflow.TRUNCATE_PROMPT_START, c.toBuilder().build().contextOverflow());
+    }
+}

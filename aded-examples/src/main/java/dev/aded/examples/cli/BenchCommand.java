@@ -1,0 +1,213 @@
+package dev.aded.examples.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.aded.core.Cancellation;
+import dev.aded.core.GenerationConfig;
+import dev.aded.core.GenerationResult;
+import dev.aded.core.Mode;
+import dev.aded.examples.Pipeline;
+import dev.aded.examples.report.BenchReport;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs every prompt of a JSONL file through each mode, greedy, and reports speed, acceptance and whether each
+ * output equals plain decoding's, as JSON, a table and an HTML report with charts.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark modes over a JSONL prompt file (field 'prompt'); writes JSON, a table and an HTML"
+                + " report.")
+final class BenchCommand implements Callable<Integer> {
+    private static final String WARM_UP_PROMPT = "import os\n\n\ndef main():\n";
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Option(names = "--prompts", required = true, paramLabel = "JSONL")
+    Path prompts;
+
+    @Option(names = "--modes", paramLabel = "ar,pld,aded", split = ",", defaultValue = "ar,pld,aded")
+    List<String> modes;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128")
+    int maxNewTokens;
+
+    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "0",
+            description = "draft nodes per step (0 = the device's default)")
+    int treeBudget;
+
+    @Option(names = "--limit", paramLabel = "N", description = "use only the first N prompts")
+    Integer limit;
+
+    @Option(names = "--json", required = true, paramLabel = "FILE")
+    Path json;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "HTML report (default: the JSON path with .html)")
+    Path report;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> texts = readPrompts(prompts, limit);
+        List<Mode> order = orderModes(modes);
+        try (Pipeline p = model.open()) {
+            JsonObject out = new JsonObject();
+            out.addProperty("model", p.model().name());
+            out.addProperty("device", p.model().device());
+            out.addProperty("prompts", texts.size());
+            out.addProperty("max_new_tokens", maxNewTokens);
+            JsonObject byMode = new JsonObject();
+            Map<Mode, int[][]> outputs = new LinkedHashMap<>();
+            for (Mode mode : order) {
+                GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
+                        .treeBudget(treeBudget).build();
+                p.generator().generate(WARM_UP_PROMPT, config.toBuilder().maxNewTokens(16).build());
+                ModeRun run = new ModeRun();
+                int[][] tokens = new int[texts.size()][];
+                for (int i = 0; i < texts.size(); i++) {
+                    GenerationResult r = p.generator().generate(texts.get(i), config, null, new Cancellation());
+                    tokens[i] = r.tokens();
+                    run.add(r.stats());
+                    System.err.printf(Locale.ROOT, "\r%s %d/%d", mode.id(), i + 1, texts.size());
+                }
+                System.err.println();
+                outputs.put(mode, tokens);
+                JsonObject m = run.toJson();
+                int[][] ar = outputs.get(Mode.AR);
+                if (ar != null) {
+                    m.add("differences", NearTies.compare(p, texts, ar, tokens));
+                    m.addProperty("identical_to_ar", texts.size() - m.getAsJsonArray("differences").size());
+                }
+                byMode.add(mode.id(), m);
+            }
+            out.add("modes", byMode);
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
+                    StandardCharsets.UTF_8);
+            Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()
+                    .replaceFirst("\\.json$", "") + ".html");
+            Files.writeString(html, BenchReport.html(out), StandardCharsets.UTF_8);
+            System.out.print(table(out));
+            System.out.println("wrote " + json + " and " + html);
+        }
+        return 0;
+    }
+
+    static List<String> readPrompts(Path file, Integer limit) throws IOException {
+        List<String> texts = new ArrayList<>();
+        int lineNo = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            lineNo++;
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                texts.add(JsonParser.parseString(line).getAsJsonObject().get("prompt").getAsString());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(file + " line " + lineNo + ": not a JSON object with a string"
+                        + " field 'prompt'", e);
+            }
+            if (limit != null && texts.size() == limit) {
+                break;
+            }
+        }
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException(file + " holds no prompts");
+        }
+        return texts;
+    }
+
+    /** AR runs first so the other modes can be compared with it. */
+    private static List<Mode> orderModes(List<String> names) {
+        List<Mode> order = new ArrayList<>();
+        for (String n : names) {
+            Mode m = Mode.parse(n);
+            if (!order.contains(m)) {
+                order.add(m);
+            }
+        }
+        order.sort(null);
+        return order;
+    }
+
+    static String table(JsonObject out) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s on %s, %d prompts, %d new tokens%n", out.get("model").getAsString(),
+                out.get("device").getAsString(), out.get("prompts").getAsInt(), out.get("max_new_tokens").getAsInt()));
+        sb.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %10s %10s%n", "mode", "tok/s", "accepted",
+                "passes", "draft ms", "verify ms", "=ar"));
+        for (Map.Entry<String, com.google.gson.JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
+            JsonObject m = e.getValue().getAsJsonObject();
+            sb.append(String.format(Locale.ROOT, "%-6s %10.1f %10.2f %10d %10.3f %10.2f %10s%n", e.getKey(),
+                    m.get("tokens_per_second").getAsDouble(), m.get("mean_accepted_tokens").getAsDouble(),
+                    m.get("forward_passes").getAsInt(), m.get("draft_ms_per_step").getAsDouble(),
+                    m.get("verify_ms_per_step").getAsDouble(),
+                    m.has("identical_to_ar") ? m.get("identical_to_ar").getAsInt() + "/" + out.get("prompts") : "-"));
+        }
+        return sb.toString();
+    }
+
+    /** Sums one mode's statistics over all prompts. */
+    private static final class ModeRun {
+        private long newTokens;
+        private long steps;
+        private long draftNanos;
+        private long verifyNanos;
+        private long totalNanos;
+        private long[] histogram = new long[2];
+        private double[] sumByStep = new double[0];
+        private int[] countByStep = new int[0];
+
+        void add(dev.aded.core.GenerationStats s) {
+            newTokens += s.newTokens();
+            steps += s.steps();
+            draftNanos += s.draftNanos();
+            verifyNanos += s.verifyNanos();
+            totalNanos += s.totalNanos();
+            int[] per = s.acceptedPerStep();
+            if (per.length > sumByStep.length) {
+                sumByStep = Arrays.copyOf(sumByStep, per.length);
+                countByStep = Arrays.copyOf(countByStep, per.length);
+            }
+            for (int i = 0; i < per.length; i++) {
+                if (per[i] >= histogram.length) {
+                    histogram = Arrays.copyOf(histogram, per[i] + 1);
+                }
+                histogram[per[i]]++;
+                sumByStep[i] += per[i];
+                countByStep[i]++;
+            }
+        }
+
+        JsonObject toJson() {
+            JsonObject m = new JsonObject();
+            m.addProperty("tokens_per_second", totalNanos == 0 ? 0 : newTokens * 1e9 / totalNanos);
+            m.addProperty("mean_accepted_tokens", steps == 0 ? 0 : (double) newTokens / steps);
+            m.addProperty("forward_passes", steps);
+            m.addProperty("draft_ms_per_step", steps == 0 ? 0 : draftNanos / 1e6 / steps);
+            m.addProperty("verify_ms_per_step", steps == 0 ? 0 : verifyNanos / 1e6 / steps);
+            m.addProperty("new_tokens", newTokens);
+            m.addProperty("total_ms", totalNanos / 1e6);
+            m.add("accepted_histogram", new Gson().toJsonTree(histogram));
+            double[] mean = new double[sumByStep.length];
+            for (int i = 0; i < mean.length; i++) {
+                mean[i] = sumByStep[i] / countByStep[i];
+            }
+            m.add("accepted_by_step", new Gson().toJsonTree(mean));
+            return m;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.aded.examples.cli;
+
+import dev.aded.examples.Pipeline;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options that choose a model, a datastore and a device, shared by generate, chat and bench. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face model folder (default: the embedded code-15m)")
+    Path model;
+
+    @Option(names = "--datastore", paramLabel = "FILE",
+            description = "tri-gram datastore (default: the one shipped beside the default model)")
+    Path datastore;
+
+    @Option(names = "--device", paramLabel = "cpu|gpu", defaultValue = "cpu", description = "where the model runs")
+    String device;
+
+    Pipeline open() {
+        Path dir = model != null ? model : Pipeline.defaultModelDir();
+        Path store = datastore != null ? datastore : model == null ? Pipeline.defaultDatastore(dir) : null;
+        return Pipeline.open(dir, store, device);
+    }
+}

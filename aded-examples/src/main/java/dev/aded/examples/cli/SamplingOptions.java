@@ -1,0 +1,49 @@
+package dev.aded.examples.cli;
+
+import dev.aded.core.GenerationConfig;
+import dev.aded.core.Mode;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The options that shape one generation, shared by generate and chat. */
+final class SamplingOptions {
+    @Option(names = "--mode", paramLabel = "ar|pld|aded",
+            description = "drafting mode (default: aded with a datastore, else ar)")
+    String mode;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 = greedy")
+    double temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1")
+    double topP;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "0 = off")
+    int topK;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42")
+    long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "stop string (repeatable)")
+    List<String> stops = new ArrayList<>();
+
+    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "0",
+            description = "draft nodes per step (0 = the device's default)")
+    int treeBudget;
+
+    GenerationConfig config() {
+        return GenerationConfig.builder()
+                .mode(mode == null ? null : Mode.parse(mode))
+                .maxNewTokens(maxNewTokens)
+                .temperature(temperature)
+                .topP(topP)
+                .topK(topK)
+                .seed(seed)
+                .stopStrings(stops)
+                .treeBudget(treeBudget)
+                .build();
+    }
+}
