@@ -44,6 +44,21 @@ final class MapCounts implements AdaptiveNgramCounts {
         }
     }
 
+    /** A deep copy, so that runs which learn into their counts can start from the same state. */
+    synchronized MapCounts copy() {
+        MapCounts m = new MapCounts(vocabSize);
+        trigrams.long2ObjectEntrySet().forEach(e -> m.trigrams.put(e.getLongKey(), e.getValue().copy()));
+        bigrams.int2ObjectEntrySet().forEach(e -> m.bigrams.put(e.getIntKey(), e.getValue().copy()));
+        return m;
+    }
+
+    /** Keeps the {@code k} most frequent continuations of every context, as a pruned datastore does. */
+    synchronized MapCounts pruneTo(int k) {
+        trigrams.values().forEach(t -> t.pruneTo(k));
+        bigrams.values().forEach(t -> t.pruneTo(k));
+        return this;
+    }
+
     MapCounts trigram(int a, int b, int c, int count) {
         trigrams.computeIfAbsent(key(a, b), k -> new Table()).add(c, count);
         return this;
@@ -151,6 +166,22 @@ final class MapCounts implements AdaptiveNgramCounts {
                 swap(i - 1, i);
                 i--;
             }
+        }
+
+        Table copy() {
+            Table t = new Table();
+            t.tokens = tokens.clone();
+            t.counts = counts.clone();
+            t.n = n;
+            t.total = total;
+            return t;
+        }
+
+        void pruneTo(int k) {
+            for (int i = k; i < n; i++) {
+                total -= counts[i];
+            }
+            n = Math.min(n, k);
         }
 
         private void swap(int i, int j) {

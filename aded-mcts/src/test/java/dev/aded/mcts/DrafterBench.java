@@ -1,0 +1,204 @@
+package dev.aded.mcts;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.aded.core.DraftTree;
+import dev.aded.core.Drafter;
+import dev.aded.core.text.Tokenizer;
+import dev.aded.datastore.NgramCounts;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.IntFunction;
+
+/**
+ * Drafter benchmark: median draft time of 16- and 64-node trees on real contexts, and how the accepted length grows
+ * with the budget on the dev prompts, for MCTS and best-first at equal budgets.
+ *
+ * <p>Without a model the accepted length is a proxy: the prompt's reference continuation plays the model, a step
+ * accepts the longest tree path that matches the reference from the current position, and the reference's next
+ * token is the model's own. It also prints the drafters' own estimate, the tree's sum of path probabilities.
+ *
+ * <p>Usage (from the repository root): {@code DrafterBench <corpus dir> <corpus MB> [excluded folder...]}.
+ */
+public final class DrafterBench {
+    private static final int DEPTH = 8;
+    private static final int[] BUDGETS = {8, 16, 32, 64, 128};
+
+    private record Prompt(int[] tokens, int start) {}
+
+    private record Result(double acceptedPerStep, double estimatePerStep) {}
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(System.getProperty("aded.root", "."));
+        Path corpus = Path.of(args[0]);
+        long maxBytes = (long) (Double.parseDouble(args[1]) * 1_000_000);
+        List<String> excluded = List.of(args).subList(2, args.length);
+        try (Tokenizer tokenizer = Tokenizer.load(root.resolve("aded-examples/models/code-15m"))) {
+            long t0 = System.nanoTime();
+            long[] tokensRead = new long[1];
+            MapCounts counts = CorpusCounts.count(tokenizer, CorpusCounts.pythonFiles(corpus, excluded), maxBytes,
+                    tokensRead).pruneTo(64);
+            System.out.printf("counts: %,d corpus tokens from %s (%.1f MB, excluding %s), pruned to 64 per context,"
+                    + " built in %.1f s%n", tokensRead[0], corpus, maxBytes / 1e6, excluded, (System.nanoTime() - t0) / 1e9);
+            List<Prompt> prompts = loadPrompts(root.resolve("aded-examples/data/code-dev.jsonl"), tokenizer);
+            System.out.printf("prompts: %d, %d reference tokens%n", prompts.size(),
+                    prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum());
+            timings(counts, prompts);
+            quality(counts, prompts);
+        }
+    }
+
+    /** Encodes prompt and prompt + reference; the reference starts where the two encodings part. */
+    private static List<Prompt> loadPrompts(Path jsonl, Tokenizer tokenizer) throws Exception {
+        List<Prompt> out = new ArrayList<>();
+        for (String line : Files.readAllLines(jsonl, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            String prompt = o.get("prompt").getAsString();
+            int[] head = tokenizer.encode(prompt);
+            int[] full = tokenizer.encode(prompt + o.get("reference").getAsString());
+            int start = Arrays.mismatch(head, full);
+            out.add(new Prompt(full, start < 0 ? head.length : start));
+        }
+        return out;
+    }
+
+    private static void timings(NgramCounts counts, List<Prompt> prompts) {
+        System.out.println();
+        System.out.println("| drafter | nodes | median µs | p90 µs | samples |");
+        System.out.println("|---|---|---|---|---|");
+        for (int budget : new int[] {16, 64}) {
+            DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget);
+            time("mcts", new MctsDrafter(counts, options), prompts, budget);
+            time("best-first", new BestFirstDrafter(counts, options), prompts, budget);
+        }
+    }
+
+    /** Times one draft per reference position; two untimed passes first let the JIT compile the hot paths. */
+    private static void time(String name, Drafter drafter, List<Prompt> prompts, int budget) {
+        DraftTree tree = new DraftTree(budget + 1);
+        int positions = prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum();
+        long[] nanos = new long[positions];
+        for (int pass = 0; pass < 5; pass++) {
+            int k = 0;
+            for (Prompt p : prompts) {
+                for (int length = p.start; length < p.tokens.length; length++) {
+                    tree.reset(p.tokens[length - 1]);
+                    long t0 = System.nanoTime();
+                    drafter.draft(p.tokens, length, budget, DEPTH, tree);
+                    nanos[k++] = System.nanoTime() - t0;
+                    drafter.onAccepted(p.tokens, length + 1, 1, 0);
+                }
+            }
+        }
+        Arrays.sort(nanos);
+        System.out.printf("| %s | %d | %.1f | %.1f | %d |%n", name, budget, nanos[positions / 2] / 1e3,
+                nanos[positions * 9 / 10] / 1e3, positions);
+    }
+
+    /** A drafter configuration of the quality table; {@code learns} runs get their own copy of the counts. */
+    private record Config(String name, boolean learns, BiFunction<MapCounts, Integer, Drafter> make) {}
+
+    private static void quality(MapCounts counts, List<Prompt> prompts) {
+        List<Config> configs = List.of(
+                new Config("best-first", false, (c, b) -> new BestFirstDrafter(c, opts(b))),
+                new Config("mcts c=0", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0))),
+                new Config("mcts c=0.3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0.3))),
+                new Config("mcts c=1 (default)", false, (c, b) -> new MctsDrafter(c, opts(b))),
+                new Config("mcts c=1, no calibration", false,
+                        (c, b) -> new MctsDrafter(c, opts(b).withAdaptPolicy(false))),
+                new Config("best-first, unseen mass 0", false,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withUnseenMass(0))),
+                new Config("best-first, unseen mass 4", false,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withUnseenMass(4))),
+                new Config("best-first + count learning", true,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withAdaptCounts(true))),
+                new Config("mcts c=1 + count learning", true,
+                        (c, b) -> new MctsDrafter(c, opts(b).withAdaptCounts(true))));
+        System.out.println();
+        System.out.println("Proxy accepted draft tokens per step (reference continuation as the model),"
+                + " drafter's own estimate in brackets, depth " + DEPTH + ":");
+        StringBuilder header = new StringBuilder("| drafter |");
+        StringBuilder rule = new StringBuilder("|---|");
+        for (int b : BUDGETS) {
+            header.append(" ").append(b).append(" |");
+            rule.append("---|");
+        }
+        System.out.println(header);
+        System.out.println(rule);
+        for (Config config : configs) {
+            StringBuilder row = new StringBuilder("| " + config.name + " |");
+            for (int budget : BUDGETS) {
+                MapCounts runCounts = config.learns ? counts.copy() : counts;
+                Result r = simulate(b -> config.make.apply(runCounts, b), prompts, budget);
+                row.append(String.format(" %.3f (%.2f) |", r.acceptedPerStep, r.estimatePerStep));
+            }
+            System.out.println(row);
+        }
+    }
+
+    private static DrafterOptions opts(int budget) {
+        return DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget);
+    }
+
+    /**
+     * Replays every prompt's reference as if the model produced it; one drafter per prompt (one generation each),
+     * counts shared by all prompts of a run, as in a server: what one generation learns, the next ones see.
+     */
+    private static Result simulate(IntFunction<Drafter> make, List<Prompt> prompts, int budget) {
+        DraftTree tree = new DraftTree(budget + 1);
+        long steps = 0;
+        long accepted = 0;
+        double estimate = 0;
+        double[] pathProb = new double[budget + 1];
+        for (Prompt p : prompts) {
+            Drafter drafter = make.apply(budget);
+            int length = p.start;
+            while (length < p.tokens.length) {
+                tree.reset(p.tokens[length - 1]);
+                drafter.draft(p.tokens, length, budget, DEPTH, tree);
+                estimate += estimate(tree, pathProb);
+                int matched = match(tree, p.tokens, length);
+                int produced = Math.min(matched + 1, p.tokens.length - length);
+                length += produced;
+                drafter.onAccepted(p.tokens, length, produced, Math.min(matched, produced));
+                accepted += Math.min(matched, produced);
+                steps++;
+            }
+        }
+        return new Result((double) accepted / steps, estimate / steps);
+    }
+
+    /** The drafter's own expected accepted length: the sum of the nodes' path probabilities. */
+    private static double estimate(DraftTree tree, double[] pathProb) {
+        pathProb[0] = 1;
+        double sum = 0;
+        for (int i = 1; i < tree.size(); i++) {
+            pathProb[i] = pathProb[tree.parent(i)] * tree.prob(i);
+            sum += pathProb[i];
+        }
+        return sum;
+    }
+
+    /** How many tokens of {@code tokens[from..]} the tree holds as one path from the root (greedy acceptance). */
+    private static int match(DraftTree tree, int[] tokens, int from) {
+        int node = 0;
+        int n = 0;
+        while (from + n < tokens.length) {
+            int child = tree.child(node, tokens[from + n]);
+            if (child < 0) {
+                break;
+            }
+            node = child;
+            n++;
+        }
+        return n;
+    }
+}
