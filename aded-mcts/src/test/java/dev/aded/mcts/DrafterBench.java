@@ -81,7 +81,7 @@ public final class DrafterBench {
         }
     }
 
-    /** Times one draft per reference position; two untimed passes first let the JIT compile the hot paths. */
+    /** Times one draft per reference position; four passes warm the JIT up, the fifth is the one kept. */
     private static void time(String name, Drafter drafter, List<Prompt> prompts, int budget) {
         DraftTree tree = new DraftTree(budget + 1);
         int positions = prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum();
