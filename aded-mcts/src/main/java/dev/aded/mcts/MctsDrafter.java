@@ -11,9 +11,9 @@ import dev.aded.datastore.NgramCounts;
  *
  * <p>One simulation descends from the root by PUCT, expands the leaf it reaches (one counts lookup creates all of
  * the leaf's continuations as candidates), evaluates each new candidate as the probability that verification accepts
- * its whole path, and backs the best of them up. After {@code budget} expansions the drafter keeps the {@code budget} candidates of highest
- * path value: the expected accepted length of a tree is the sum of its nodes' path values, and since a path value
- * never exceeds its parent's, those nodes form a connected tree.
+ * its whole path, and backs the best of them up. After {@code budget} expansions the drafter keeps the
+ * {@code budget} candidates of highest path value: the expected accepted length of a tree is the sum of its nodes'
+ * path values, and since a path value never exceeds its parent's, those nodes form a connected tree.
  *
  * <p>Thread-confined; buffers are reused, so steps whose budget does not exceed the largest one so far allocate
  * nothing.

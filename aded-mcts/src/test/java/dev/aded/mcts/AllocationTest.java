@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aded.core.DraftTree;
 import dev.aded.core.Drafter;
+import com.sun.management.ThreadMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ class AllocationTest {
 
     @Test
     void steadyStateAllocatesNothing() {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         // Count adaptation is off: the map-backed test counts allocate when they learn a new context.
         DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false).withBudget(64);
         MapCounts counts = MapCounts.random(4, 40, 6);
@@ -29,7 +30,8 @@ class AllocationTest {
             long before = threads.getThreadAllocatedBytes(tid);
             steps(drafter, context, tree, 2002, 4000);
             long allocated = threads.getThreadAllocatedBytes(tid) - before;
-            assertTrue(allocated < 4096, drafter.getClass().getSimpleName() + " allocated " + allocated + " bytes in 2000 steps");
+            assertTrue(allocated < 4096,
+                    drafter.getClass().getSimpleName() + " allocated " + allocated + " bytes in 2000 steps");
         }
     }
 

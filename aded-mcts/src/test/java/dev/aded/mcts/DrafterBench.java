@@ -44,7 +44,8 @@ public final class DrafterBench {
             MapCounts counts = CorpusCounts.count(tokenizer, CorpusCounts.pythonFiles(corpus, excluded), maxBytes,
                     tokensRead).pruneTo(64);
             System.out.printf("counts: %,d corpus tokens from %s (%.1f MB, excluding %s), pruned to 64 per context,"
-                    + " built in %.1f s%n", tokensRead[0], corpus, maxBytes / 1e6, excluded, (System.nanoTime() - t0) / 1e9);
+                    + " built in %.1f s%n", tokensRead[0], corpus, maxBytes / 1e6, excluded,
+                    (System.nanoTime() - t0) / 1e9);
             List<Prompt> prompts = loadPrompts(root.resolve("aded-examples/data/code-dev.jsonl"), tokenizer);
             System.out.printf("prompts: %d, %d reference tokens%n", prompts.size(),
                     prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum());

@@ -57,7 +57,8 @@ class ExpectedLengthTest {
                 int root = r.nextInt(50);
                 int[] context = {prev, root};
                 int depth = 10;
-                double greedy = Trees.expectedAccepted(Trees.greedyChain(counts, prev, root, budget, depth), prev, counts);
+                DraftTree chain = Trees.greedyChain(counts, prev, root, budget, depth);
+                double greedy = Trees.expectedAccepted(chain, prev, counts);
                 double beam = Trees.expectedAccepted(Trees.beam(counts, prev, root, 4, budget, depth), prev, counts);
                 double best = expected(new BestFirstDrafter(counts, EXACT), counts, context, budget, depth);
                 double mcts = expected(new MctsDrafter(counts, EXACT), counts, context, budget, depth);

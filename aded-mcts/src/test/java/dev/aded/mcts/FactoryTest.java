@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class FactoryTest {
-    private static final Path MODEL = Path.of(System.getProperty("aded.root", "..")).resolve("aded-examples/models/code-15m");
+    private static final Path MODEL =
+            Path.of(System.getProperty("aded.root", "..")).resolve("aded-examples/models/code-15m");
 
     @Test
     void factoriesHandOutFreshDraftersUnderTheirNames() {

@@ -65,7 +65,7 @@ final class Trees {
         return tree;
     }
 
-    /** Beam search of {@code width}: each level keeps the {@code width} most likely paths, until the budget is spent. */
+    /** Beam search: each level keeps the {@code width} most likely paths, until the budget is spent. */
     static DraftTree beam(MapCounts truth, int prevToken, int root, int width, int budget, int maxDepth) {
         DraftTree tree = new DraftTree(budget + 1);
         tree.reset(root);
