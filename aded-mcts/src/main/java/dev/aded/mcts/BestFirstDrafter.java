@@ -19,11 +19,12 @@ public final class BestFirstDrafter implements Drafter {
     private final AdaptiveNgramCounts learner;
     private final SearchTree search;
     private final NodeHeap heap;
+    private int children;
 
     public BestFirstDrafter(NgramCounts counts, DrafterOptions options) {
         this.distribution = new DraftDistribution(counts, options);
         this.learner = options.adaptCounts() && counts instanceof AdaptiveNgramCounts a ? a : null;
-        int nodes = 1 + options.budget() * options.maxChildren();
+        int nodes = 1 + options.budget() * distribution.childLimit(options.budget());
         this.search = new SearchTree(nodes);
         this.heap = new NodeHeap(nodes);
     }
@@ -31,11 +32,12 @@ public final class BestFirstDrafter implements Drafter {
     @Override
     public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
         int nodes = Math.min(budget, tree.capacity() - tree.size());
-        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1,
-                1 + Math.max(nodes, 0) * distribution.maxChildren());
         if (nodes <= 0 || maxDepth <= 0) {
+            search.reset(context[length - 1], -1, 1);
             return;
         }
+        children = distribution.childLimit(nodes);
+        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1, 1 + nodes * children);
         heap.clear(search.values());
         expand(0);
         for (int chosen = 0; chosen < nodes && !heap.isEmpty(); ) {
@@ -51,7 +53,7 @@ public final class BestFirstDrafter implements Drafter {
 
     /** Looks up the continuations of {@code node} and queues them. */
     private void expand(int node) {
-        int n = distribution.lookup(search.contextToken(node), search.token(node));
+        int n = distribution.lookup(search.contextToken(node), search.token(node), children);
         search.beginChildren(node);
         for (int i = 0; i < n; i++) {
             double q = distribution.prob(i);

@@ -4,7 +4,7 @@ import dev.aded.datastore.NgramCounts;
 
 /**
  * The draft distribution of one two-token context: the tri-gram continuations of (a, b), or the bigram ones of b
- * when (a, b) was never seen, cut to the most frequent {@code maxChildren} and normalised as
+ * when (a, b) was never seen, cut to the most frequent few and normalised as
  * {@code count / (total + unseenMass)}. Owns its scratch arrays, so one instance serves one thread.
  */
 final class DraftDistribution {
@@ -24,17 +24,20 @@ final class DraftDistribution {
         this.entryCounts = new int[entries];
     }
 
-    /** The most continuations {@link #lookup} returns. */
-    int maxChildren() {
-        return maxChildren;
+    /**
+     * The most continuations a lookup returns in a step of {@code budget} nodes: {@code maxChildren}, or fewer when
+     * the budget could not hold more siblings anyway.
+     */
+    int childLimit(int budget) {
+        return Math.min(maxChildren, budget);
     }
 
     /**
      * Looks up the continuations of (a, b), {@code a < 0} meaning "no token before b", and returns how many there
-     * are (at most {@link #maxChildren()}); read them with {@link #token(int)} and {@link #prob(int)}, most probable
-     * first, until the next lookup.
+     * are, at most {@code limit}; read them with {@link #token(int)} and {@link #prob(int)}, most probable first,
+     * until the next lookup.
      */
-    int lookup(int a, int b) {
+    int lookup(int a, int b, int limit) {
         int n = a >= 0 ? counts.trigram(a, b, entryTokens, entryCounts) : 0;
         if (n == 0) {
             n = counts.bigram(b, entryTokens, entryCounts);
@@ -45,7 +48,7 @@ final class DraftDistribution {
             total += entryCounts[i];
         }
         normaliser = 1.0 / (total + unseenMass);
-        return Math.min(n, maxChildren);
+        return Math.min(n, limit);
     }
 
     int token(int i) {

@@ -7,7 +7,8 @@ package dev.aded.mcts;
  * @param budget the node budget a decoding loop should pass by default; drafters also size their buffers for it,
  *     so that a loop using it never makes them grow
  * @param maxDepth the depth limit a decoding loop should pass by default
- * @param maxChildren how many continuations of one context a node may get (the most frequent ones)
+ * @param maxChildren how many continuations of one context a node may get (the most frequent ones; never more
+ *     than the step's budget)
  * @param exploration the PUCT constant of MCTS selection (best-first ignores it)
  * @param unseenMass pseudo-count of unseen continuations: a context's probabilities are
  *     {@code count / (total + unseenMass)}, so a context seen once is not trusted as certain
@@ -44,9 +45,9 @@ public record DrafterOptions(
         }
     }
 
-    /** Budget 32, depth 8, 8 children per node, exploration 1.0, unseen mass 1.0, both adaptations on, seed 0. */
+    /** Budget 32, depth 8, 32 children per node, exploration 1.0, unseen mass 1.0, both adaptations on, seed 0. */
     public static DrafterOptions defaults() {
-        return new DrafterOptions(32, 8, 8, 1.0, 1.0, true, true, 0L);
+        return new DrafterOptions(32, 8, 32, 1.0, 1.0, true, true, 0L);
     }
 
     public DrafterOptions withBudget(int v) {

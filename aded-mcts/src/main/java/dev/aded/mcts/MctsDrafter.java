@@ -28,12 +28,13 @@ public final class MctsDrafter implements Drafter {
     private int[] path;
     private long rng;
     private int maxDepth;
+    private int children;
 
     public MctsDrafter(NgramCounts counts, DrafterOptions options) {
         this.options = options;
         this.distribution = new DraftDistribution(counts, options);
         this.learner = options.adaptCounts() && counts instanceof AdaptiveNgramCounts a ? a : null;
-        int nodes = 1 + options.budget() * options.maxChildren();
+        int nodes = 1 + options.budget() * distribution.childLimit(options.budget());
         this.search = new SearchTree(nodes);
         this.heap = new NodeHeap(nodes);
         this.path = new int[options.maxDepth() + 1];
@@ -43,11 +44,12 @@ public final class MctsDrafter implements Drafter {
     @Override
     public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
         int nodes = Math.min(budget, tree.capacity() - tree.size());
-        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1,
-                1 + Math.max(nodes, 0) * distribution.maxChildren());
         if (nodes <= 0 || maxDepth <= 0) {
+            search.reset(context[length - 1], -1, 1);
             return;
         }
+        children = distribution.childLimit(nodes);
+        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1, 1 + nodes * children);
         this.maxDepth = maxDepth;
         if (path.length < maxDepth + 1) {
             path = new int[maxDepth + 1];
@@ -110,7 +112,7 @@ public final class MctsDrafter implements Drafter {
 
     /** Creates all continuations of {@code node} as children; those at the depth limit are terminal. */
     private void expand(int node) {
-        int n = distribution.lookup(search.contextToken(node), search.token(node));
+        int n = distribution.lookup(search.contextToken(node), search.token(node), children);
         boolean terminal = search.depth(node) + 1 >= maxDepth;
         search.beginChildren(node);
         for (int i = 0; i < n; i++) {
