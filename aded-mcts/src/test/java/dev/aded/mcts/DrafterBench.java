@@ -76,9 +76,13 @@ public final class DrafterBench {
         System.out.println("| drafter | nodes | median µs | p90 µs | samples |");
         System.out.println("|---|---|---|---|---|");
         for (int budget : new int[] {16, 64}) {
-            DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget);
-            time("mcts", new MctsDrafter(counts, options), prompts, budget);
-            time("best-first", new BestFirstDrafter(counts, options), prompts, budget);
+            for (int children : new int[] {32, 8}) {
+                DrafterOptions options =
+                        DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget).withMaxChildren(children);
+                String suffix = ", " + children + " children";
+                time("mcts" + suffix, new MctsDrafter(counts, options), prompts, budget);
+                time("best-first" + suffix, new BestFirstDrafter(counts, options), prompts, budget);
+            }
         }
     }
 
@@ -113,8 +117,15 @@ public final class DrafterBench {
                 new Config("mcts c=0", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0))),
                 new Config("mcts c=0.3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0.3))),
                 new Config("mcts c=1 (default)", false, (c, b) -> new MctsDrafter(c, opts(b))),
+                new Config("mcts c=3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(3))),
                 new Config("mcts c=1, no calibration", false,
                         (c, b) -> new MctsDrafter(c, opts(b).withAdaptPolicy(false))),
+                new Config("best-first, 8 children", false,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withMaxChildren(8))),
+                new Config("mcts, 8 children", false, (c, b) -> new MctsDrafter(c, opts(b).withMaxChildren(8))),
+                new Config("best-first, 64 children", false,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withMaxChildren(64))),
+                new Config("mcts, 64 children", false, (c, b) -> new MctsDrafter(c, opts(b).withMaxChildren(64))),
                 new Config("best-first, unseen mass 0", false,
                         (c, b) -> new BestFirstDrafter(c, opts(b).withUnseenMass(0))),
                 new Config("best-first, unseen mass 4", false,
