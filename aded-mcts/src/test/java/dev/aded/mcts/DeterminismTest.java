@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.aded.core.DraftTree;
 import dev.aded.core.Drafter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class DeterminismTest {
@@ -23,6 +28,26 @@ class DeterminismTest {
         String first = run(new MctsDrafter(MapCounts.random(3, 40, 6), options));
         String second = run(new MctsDrafter(MapCounts.random(3, 40, 6), options));
         assertEquals(first, second);
+    }
+
+    /** Thread-confined drafters over one shared set of counts draft what a lone drafter drafts. */
+    @Test
+    void concurrentDraftersOverSharedCountsAgree() throws Exception {
+        MapCounts counts = MapCounts.random(8, 40, 6);
+        DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false);
+        String alone = run(new MctsDrafter(counts, options));
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<String>> runs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                runs.add(pool.submit(() -> run(new MctsDrafter(counts, options))));
+            }
+            for (Future<String> f : runs) {
+                assertEquals(alone, f.get());
+            }
+        } finally {
+            pool.shutdown();
+        }
     }
 
     /**
