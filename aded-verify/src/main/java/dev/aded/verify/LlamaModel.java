@@ -1,0 +1,222 @@
+package dev.aded.verify;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.aded.core.ModelSession;
+import dev.aded.core.TargetModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A Llama-family decoder (llama, mistral, qwen2) on DJL's PyTorch engine: f32 on the CPU, f16 on a GPU.
+ *
+ * <p>The forward pass of one decoder layer, over n new tokens whose keys and values join a cache of earlier ones:
+ * <pre>
+ *   x   = normalize(h)                          RMSNorm, folded into the next weights (see LlamaWeights)
+ *   qkv = linear(x, Wqkv, b)  → [n, heads, D]   q, k and v heads in one matrix
+ *   qkv = qkv·cos + (qkv·P)·sin                 RoPE; v heads get cos 1, sin 0
+ *   cache[l, pos..pos+n] = k, v                 written in place
+ *   s   = q·Kᵀ + mask ; p = softmax(s) ; o = p·V   grouped-query attention over cache + tree
+ *   h   = h + linear(o, Wo)
+ *   x   = normalize(h) ; g, u = linear(x, Wgu) ; h = h + linear(silu(g)·u, Wdown)
+ * </pre>
+ * About 30 tensor operations per layer, each costing host time on top of its kernel, so the count is what
+ * {@link LlamaSession} keeps small.
+ */
+public final class LlamaModel implements TargetModel {
+    final LlamaConfig config;
+    final NDManager manager;
+    final LlamaWeights weights;
+    final DataType dtype;
+    final Device device;
+    /** cos and sin per position, two rows each: [2·maxPos, D], row 2p for q/k heads, 2p+1 for v heads. */
+    final NDArray cosTable;
+    final NDArray sinTable;
+    /** rotate_half as a matrix: x·P = cat(−x[D/2:], x[:D/2]). */
+    final NDArray rotateHalf;
+    private final String name;
+
+    private LlamaModel(String name, LlamaConfig config, NDManager manager, LlamaWeights weights, DataType dtype) {
+        this.name = name;
+        this.config = config;
+        this.manager = manager;
+        this.weights = weights;
+        this.dtype = dtype;
+        this.device = manager.getDevice();
+        NDArray[] tables = ropeTables(config, manager, dtype);
+        this.cosTable = tables[0];
+        this.sinTable = tables[1];
+        this.rotateHalf = rotateHalf(config.headDim(), manager, dtype);
+    }
+
+    /**
+     * Loads a Hugging Face model folder: f32 on the CPU, f16 on a GPU.
+     *
+     * @throws IllegalArgumentException naming the file and the problem for a bad config or bad weights
+     */
+    public static LlamaModel load(Path modelDir, Device device) {
+        if (!Files.isDirectory(modelDir)) {
+            throw new IllegalArgumentException("model folder " + modelDir + " does not exist");
+        }
+        LlamaConfig config = LlamaConfig.load(modelDir);
+        DataType dtype = device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+        NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+        try {
+            LlamaWeights w = LlamaWeights.build(config,
+                    LlamaWeights.checkpoint(SafetensorsFile.openModel(modelDir), device), manager, dtype);
+            return new LlamaModel(modelDir.getFileName().toString(), config, manager, w, dtype);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** A model of the given shape with random weights made on the device: for speed measurements. */
+    public static LlamaModel random(LlamaConfig config, Device device, long seed) {
+        DataType dtype = device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+        NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+        try {
+            LlamaWeights w = LlamaWeights.build(config, LlamaWeights.random(seed), manager, dtype);
+            return new LlamaModel("random-" + config.numLayers() + "x" + config.hiddenSize(), config, manager, w,
+                    dtype);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static NDArray[] ropeTables(LlamaConfig c, NDManager m, DataType dtype) {
+        int dim = c.headDim();
+        int half = dim / 2;
+        float[] inv = c.inverseFrequencies();
+        int positions = c.maxPositions();
+        float[] cos = new float[positions * 2 * dim];
+        float[] sin = new float[positions * 2 * dim];
+        for (int p = 0; p < positions; p++) {
+            int qk = (2 * p) * dim;
+            int v = (2 * p + 1) * dim;
+            for (int i = 0; i < dim; i++) {
+                float angle = (float) p * inv[i % half];
+                cos[qk + i] = (float) Math.cos(angle);
+                sin[qk + i] = (float) Math.sin(angle);
+                cos[v + i] = 1f;
+            }
+        }
+        Shape shape = new Shape(2L * positions, dim);
+        return new NDArray[] {m.create(cos, shape).toType(dtype, false), m.create(sin, shape).toType(dtype, false)};
+    }
+
+    private static NDArray rotateHalf(int dim, NDManager m, DataType dtype) {
+        int half = dim / 2;
+        float[] p = new float[dim * dim];
+        for (int j = 0; j < half; j++) {
+            p[(j + half) * dim + j] = -1f;
+            p[j * dim + j + half] = 1f;
+        }
+        return m.create(p, new Shape(dim, dim)).toType(dtype, false);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String device() {
+        return device.toString();
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int maxContext() {
+        return config.maxPositions();
+    }
+
+    @Override
+    public int[] eosTokenIds() {
+        return config.eosTokenIds().clone();
+    }
+
+    /**
+     * On a GPU a tree of 64 nodes costs about what one token does (the pass is bound by launch overhead and weight
+     * reads); on the CPU the cost grows with the nodes, so the tree stays small.
+     */
+    @Override
+    public int preferredTreeBudget() {
+        return device.isGpu() ? 64 : 12;
+    }
+
+    @Override
+    public ModelSession newSession(int maxTokens) {
+        if (maxTokens < 1 || maxTokens > config.maxPositions()) {
+            throw new IllegalArgumentException("a session of " + maxTokens + " tokens does not fit the model's"
+                    + " context of " + config.maxPositions());
+        }
+        return new LlamaSession(this, maxTokens);
+    }
+
+    /** The layers' shared arithmetic: one decoder layer over the new tokens. */
+    PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray cache, int cached,
+            int n) {
+        LlamaConfig c = config;
+        int hd = c.headDim();
+        int qH = c.numHeads();
+        int kvH = c.numKvHeads();
+        int heads = qH + 2 * kvH;
+        int len = cached + n;
+        PtNDArray x = JniUtils.normalize(h, 2, -1, 1e-12);
+        PtNDArray qkv = JniUtils.linear(x, (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]);
+        qkv = JniUtils.reshape(qkv, new long[] {n, heads, hd});
+        PtNDArray roped = JniUtils.add(JniUtils.mul(qkv, cos),
+                JniUtils.mul(JniUtils.matmul(qkv, (PtNDArray) rotateHalf), sin));
+        PtNDArray q = JniUtils.index(roped, new long[] {0, 0, 0}, new long[] {n, qH, hd}, ONES3, roped.getManager());
+        PtNDArray kv = JniUtils.index(roped, new long[] {0, qH, 0}, new long[] {n, heads, hd}, ONES3,
+                roped.getManager());
+        JniUtils.indexSet(cache, kv, new long[] {l, cached, 0, 0}, new long[] {l + 1, len, 2L * kvH, hd}, ONES4);
+        PtNDArray k = JniUtils.index(cache, new long[] {l, 0, 0, 0}, new long[] {l + 1, len, kvH, hd}, ONES4,
+                h.getManager());
+        PtNDArray v = JniUtils.index(cache, new long[] {l, 0, kvH, 0}, new long[] {l + 1, len, 2L * kvH, hd}, ONES4,
+                h.getManager());
+        k = JniUtils.permute(k, new long[] {2, 0, 3, 1}); // [kvH, 1, D, len]
+        v = JniUtils.permute(v, new long[] {2, 0, 1, 3}); // [kvH, 1, len, D]
+        PtNDArray qg = JniUtils.permute(JniUtils.reshape(q, new long[] {n, kvH, c.groupSize(), hd}),
+                new long[] {1, 2, 0, 3}); // [kvH, g, n, D]
+        PtNDArray scores = JniUtils.add(JniUtils.matmul(qg, k), mask);
+        PtNDArray probs = JniUtils.softmax(scores, -1, DataType.FLOAT32);
+        if (dtype != DataType.FLOAT32) {
+            probs = JniUtils.to(probs, dtype, device);
+        }
+        PtNDArray o = JniUtils.permute(JniUtils.matmul(probs, v), new long[] {2, 0, 1, 3}); // [n, kvH, g, D]
+        o = JniUtils.reshape(o, new long[] {n, (long) qH * hd});
+        h = JniUtils.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
+        x = JniUtils.normalize(h, 2, -1, 1e-12);
+        PtNDArray gu = JniUtils.linear(x, (PtNDArray) weights.gateUp[l], null);
+        int inter = c.intermediateSize();
+        PtNDArray g = JniUtils.index(gu, new long[] {0, 0}, new long[] {n, inter}, ONES2, gu.getManager());
+        PtNDArray u = JniUtils.index(gu, new long[] {0, inter}, new long[] {n, 2L * inter}, ONES2, gu.getManager());
+        PtNDArray act = JniUtils.mul(JniUtils.mul(g, JniUtils.sigmoid(g)), u);
+        return JniUtils.linear(act, (PtNDArray) weights.down[l], h);
+    }
+
+    private static final long[] ONES2 = {1, 1};
+    private static final long[] ONES3 = {1, 1, 1};
+    private static final long[] ONES4 = {1, 1, 1, 1};
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
