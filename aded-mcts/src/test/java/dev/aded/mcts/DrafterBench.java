@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * Drafter benchmark: median draft time of 16- and 64-node trees on real contexts, and how the accepted length grows
@@ -50,7 +51,7 @@ public final class DrafterBench {
             System.out.printf("prompts: %d, %d reference tokens%n", prompts.size(),
                     prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum());
             timings(counts, prompts);
-            quality(counts, prompts);
+            quality(counts, counts::copy, prompts);
         }
     }
 
@@ -108,10 +109,14 @@ public final class DrafterBench {
                 nanos[positions * 9 / 10] / 1e3, positions);
     }
 
-    /** A drafter configuration of the quality table; {@code learns} runs get their own copy of the counts. */
-    private record Config(String name, boolean learns, BiFunction<MapCounts, Integer, Drafter> make) {}
+    /** A drafter configuration of the quality table; {@code learns} runs get fresh counts of their own. */
+    private record Config(String name, boolean learns, BiFunction<NgramCounts, Integer, Drafter> make) {}
 
-    private static void quality(MapCounts counts, List<Prompt> prompts) {
+    /**
+     * Prints the quality table; {@code counts} serve the runs that do not learn, {@code fresh} makes counts in the
+     * same initial state for each run that does.
+     */
+    private static void quality(NgramCounts counts, Supplier<NgramCounts> fresh, List<Prompt> prompts) {
         List<Config> configs = List.of(
                 new Config("best-first", false, (c, b) -> new BestFirstDrafter(c, opts(b))),
                 new Config("mcts c=0", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0))),
@@ -148,7 +153,7 @@ public final class DrafterBench {
         for (Config config : configs) {
             StringBuilder row = new StringBuilder("| " + config.name + " |");
             for (int budget : BUDGETS) {
-                MapCounts runCounts = config.learns ? counts.copy() : counts;
+                NgramCounts runCounts = config.learns ? fresh.get() : counts;
                 Result r = simulate(b -> config.make.apply(runCounts, b), prompts, budget);
                 row.append(String.format(" %.3f (%.2f) |", r.acceptedPerStep, r.estimatePerStep));
             }
