@@ -5,7 +5,10 @@ import com.google.gson.JsonParser;
 import dev.aded.core.DraftTree;
 import dev.aded.core.Drafter;
 import dev.aded.core.text.Tokenizer;
+import dev.aded.datastore.AdaptiveCounts;
+import dev.aded.datastore.Datastore;
 import dev.aded.datastore.NgramCounts;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +27,9 @@ import java.util.function.Supplier;
  * accepts the longest tree path that matches the reference from the current position, and the reference's next
  * token is the model's own. It also prints the drafters' own estimate, the tree's sum of path probabilities.
  *
- * <p>Usage (from the repository root): {@code DrafterBench <corpus dir> <corpus MB> [excluded folder...]}.
+ * <p>Usage (from the repository root): {@code DrafterBench --datastore <file.aded>} for a datastore file, with
+ * {@link AdaptiveCounts} over it where the drafters learn, or {@code DrafterBench <corpus dir> <corpus MB>
+ * [excluded folder...]} for in-memory counts of a corpus.
  */
 public final class DrafterBench {
     private static final int DEPTH = 8;
@@ -36,23 +41,40 @@ public final class DrafterBench {
 
     public static void main(String[] args) throws Exception {
         Path root = Path.of(System.getProperty("aded.root", "."));
-        Path corpus = Path.of(args[0]);
-        long maxBytes = (long) (Double.parseDouble(args[1]) * 1_000_000);
-        List<String> excluded = List.of(args).subList(2, args.length);
         try (Tokenizer tokenizer = Tokenizer.load(root.resolve("aded-examples/models/code-15m"))) {
-            long t0 = System.nanoTime();
-            long[] tokensRead = new long[1];
-            MapCounts counts = CorpusCounts.count(tokenizer, CorpusCounts.pythonFiles(corpus, excluded), maxBytes,
-                    tokensRead).pruneTo(64);
-            System.out.printf("counts: %,d corpus tokens from %s (%.1f MB, excluding %s), pruned to 64 per context,"
-                    + " built in %.1f s%n", tokensRead[0], corpus, maxBytes / 1e6, excluded,
-                    (System.nanoTime() - t0) / 1e9);
             List<Prompt> prompts = loadPrompts(root.resolve("aded-examples/data/code-dev.jsonl"), tokenizer);
             System.out.printf("prompts: %d, %d reference tokens%n", prompts.size(),
                     prompts.stream().mapToInt(p -> p.tokens.length - p.start).sum());
-            timings(counts, prompts);
-            quality(counts, counts::copy, prompts);
+            if (args[0].equals("--datastore")) {
+                benchDatastore(Path.of(args[1]), tokenizer, prompts);
+            } else {
+                benchCorpus(Path.of(args[0]), Double.parseDouble(args[1]), List.of(args).subList(2, args.length),
+                        tokenizer, prompts);
+            }
         }
+    }
+
+    private static void benchDatastore(Path file, Tokenizer tokenizer, List<Prompt> prompts) {
+        try (Datastore datastore = Datastore.open(file)) {
+            datastore.requireTokenizer(tokenizer.file(), tokenizer.vocabSize());
+            System.out.println("datastore: " + file + " " + datastore.info().toJson());
+            timings(datastore, prompts);
+            quality(datastore, () -> new AdaptiveCounts(datastore), prompts);
+        }
+    }
+
+    private static void benchCorpus(Path corpus, double megabytes, List<String> excluded, Tokenizer tokenizer,
+            List<Prompt> prompts) throws IOException {
+        long maxBytes = (long) (megabytes * 1_000_000);
+        long t0 = System.nanoTime();
+        long[] tokensRead = new long[1];
+        MapCounts counts = CorpusCounts.count(tokenizer, CorpusCounts.pythonFiles(corpus, excluded), maxBytes,
+                tokensRead).pruneTo(64);
+        System.out.printf("counts: %,d corpus tokens from %s (%.1f MB, excluding %s), pruned to 64 per context,"
+                + " built in %.1f s%n", tokensRead[0], corpus, maxBytes / 1e6, excluded,
+                (System.nanoTime() - t0) / 1e9);
+        timings(counts, prompts);
+        quality(counts, counts::copy, prompts);
     }
 
     /** Encodes prompt and prompt + reference; the reference starts where the two encodings part. */
