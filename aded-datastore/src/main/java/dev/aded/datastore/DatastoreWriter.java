@@ -131,6 +131,7 @@ final class DatastoreWriter implements AutoCloseable {
                 ch.write(header, 0);
                 ch.force(true);
             }
+            readableByAll(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -143,6 +144,15 @@ final class DatastoreWriter implements AutoCloseable {
         return new DatastoreInfo(DatastoreFormat.VERSION, vocab, topK, tokensCounted, contexts, trigramEntries,
                 countBigramContexts(), bigramEntries.size() / 2, Files.size(target),
                 TokenizerFingerprint.hex(fingerprint));
+    }
+
+    /** Temporary files are private to their creator; the datastore itself is an ordinary data file. */
+    private static void readableByAll(Path p) throws IOException {
+        try {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // Not a POSIX file system: its default permissions apply.
+        }
     }
 
     private long countBigramContexts() {

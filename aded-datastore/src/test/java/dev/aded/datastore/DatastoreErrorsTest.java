@@ -1,0 +1,97 @@
+package dev.aded.datastore;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every way a datastore file can be wrong gives an error naming the file and the problem. */
+class DatastoreErrorsTest {
+    @TempDir
+    Path dir;
+    private Path good;
+    private byte[] bytes;
+
+    @BeforeEach
+    void build() throws Exception {
+        good = dir.resolve("good.aded");
+        Corpus.build(Corpus.write(dir.resolve("corpus")), good, 512L << 20);
+        bytes = Files.readAllBytes(good);
+    }
+
+    private String openError(byte[] content) throws Exception {
+        Path f = dir.resolve("bad.aded");
+        Files.write(f, content);
+        DatastoreException e = assertThrows(DatastoreException.class, () -> Datastore.open(f).verify());
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test
+    void notADatastore() throws Exception {
+        assertTrue(openError("def f(): pass\n".repeat(20).getBytes()).contains("not a datastore"));
+    }
+
+    @Test
+    void truncated() throws Exception {
+        assertTrue(openError(Arrays.copyOf(bytes, bytes.length - 100)).contains("truncated"));
+        assertTrue(openError(Arrays.copyOf(bytes, 40)).contains("truncated"));
+    }
+
+    @Test
+    void aFlippedByteInTheBodyFailsTheChecksum() throws Exception {
+        byte[] b = bytes.clone();
+        b[b.length - 3] ^= 0x10;
+        assertTrue(openError(b).contains("checksum"));
+    }
+
+    @Test
+    void aFlippedByteInTheHeaderFailsAtOpen() throws Exception {
+        byte[] b = bytes.clone();
+        b[30] ^= 0x01;
+        assertTrue(openError(b).contains("header"));
+    }
+
+    @Test
+    void aFutureFormatVersionIsRefusedClearly() throws Exception {
+        ByteBuffer h = ByteBuffer.wrap(bytes.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        h.putInt(8, 99);
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, DatastoreFormat.HEADER_CRC_AT);
+        h.putInt(DatastoreFormat.HEADER_CRC_AT, (int) crc.getValue());
+        String msg = openError(h.array());
+        assertTrue(msg.contains("format version 99 is newer"), msg);
+    }
+
+    @Test
+    void anotherTokenizerOrVocabularyIsRefused() throws Exception {
+        String json = Files.readString(Corpus.TOKENIZER);
+        Path other = dir.resolve("other-tokenizer.json");
+        // Same size, one token spelled differently: ids would mean other text.
+        Files.writeString(other, json.replaceFirst("\"def\"", "\"fed\""));
+        try (Datastore ds = Datastore.open(good)) {
+            ds.requireTokenizer(Corpus.TOKENIZER, 8192);
+            String msg = assertThrows(IllegalArgumentException.class, () -> ds.requireTokenizer(other, 8192))
+                    .getMessage();
+            assertTrue(msg.contains("another tokenizer") && msg.contains(good.toString()), msg);
+            msg = assertThrows(IllegalArgumentException.class, () -> ds.requireTokenizer(Corpus.TOKENIZER, 32000))
+                    .getMessage();
+            assertTrue(msg.contains("vocabulary of 8192"), msg);
+        }
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        Path missing = dir.resolve("nope.aded");
+        assertTrue(assertThrows(DatastoreException.class, () -> Datastore.open(missing)).getMessage()
+                .contains("does not exist"));
+    }
+}
