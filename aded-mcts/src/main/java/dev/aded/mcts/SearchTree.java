@@ -37,6 +37,8 @@ final class SearchTree {
 
     SearchTree(int initialCapacity) {
         allocate(Math.max(initialCapacity, 1));
+        // A childless root until the first step, so that feedback arriving before any draft walks nothing.
+        reset(-1, -1, 1);
     }
 
     private void allocate(int capacity) {
