@@ -35,6 +35,9 @@ import picocli.CommandLine.Option;
 final class BenchCommand implements Callable<Integer> {
     private static final String WARM_UP_PROMPT = "import os\n\n\ndef main():\n";
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Mixin
     ModelOptions model = new ModelOptions();
 
@@ -62,9 +65,18 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (limit != null && limit < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--limit must be at least 1");
+        }
         List<String> texts = readPrompts(prompts, limit);
         List<Mode> order = orderModes(modes);
         try (Pipeline p = model.open()) {
+            for (Mode mode : order) {
+                if (!p.generator().supports(mode)) {
+                    throw new IllegalArgumentException("mode " + mode.id() + " needs a datastore: give --datastore"
+                            + " or leave it out of --modes");
+                }
+            }
             JsonObject out = new JsonObject();
             out.addProperty("model", p.model().name());
             out.addProperty("device", p.model().device());
@@ -75,7 +87,8 @@ final class BenchCommand implements Callable<Integer> {
             for (Mode mode : order) {
                 GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
                         .treeBudget(treeBudget).build();
-                p.generator().generate(WARM_UP_PROMPT, config.toBuilder().maxNewTokens(16).build());
+                // Warm-up (JIT, allocator) in plain decoding, so no mode's drafter learns from text outside the run.
+                p.generator().generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
                 ModeRun run = new ModeRun();
                 int[][] tokens = new int[texts.size()][];
                 for (int i = 0; i < texts.size(); i++) {

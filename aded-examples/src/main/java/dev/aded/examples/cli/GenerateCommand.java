@@ -40,7 +40,7 @@ final class GenerateCommand implements Callable<Integer> {
                         .toJson(toJson(r, p)));
             } else {
                 out.println();
-                System.err.println(r.stats() + ", finish: " + r.finishReason().name().toLowerCase());
+                System.err.println(r.stats() + ", finish: " + r.finishReason().name().toLowerCase(java.util.Locale.ROOT));
             }
         }
         return 0;
@@ -52,7 +52,7 @@ final class GenerateCommand implements Callable<Integer> {
         o.addProperty("device", p.model().device());
         o.addProperty("text", r.text());
         o.add("tokens", new com.google.gson.Gson().toJsonTree(r.tokens()));
-        o.addProperty("finish_reason", r.finishReason().name().toLowerCase());
+        o.addProperty("finish_reason", r.finishReason().name().toLowerCase(java.util.Locale.ROOT));
         o.add("stats", StatsJson.of(r.stats()));
         return o;
     }
