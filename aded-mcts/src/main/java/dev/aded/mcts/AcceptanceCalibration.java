@@ -36,6 +36,32 @@ final class AcceptanceCalibration {
         return Math.min(1.0, q * ratio[band(q)]);
     }
 
+    /**
+     * Learns from one verification: walks the last draft (the selected nodes of {@code search}) along the accepted
+     * tokens starting at {@code context[from]}; at every node verification reached, each drafted child is a hit when
+     * it is the accepted one and a miss otherwise. Below the last accepted node every drafted child was rejected.
+     * Clears the selection, so that the same draft is never learnt from twice.
+     */
+    void learn(SearchTree search, int[] context, int from, int acceptedDraftTokens) {
+        int node = 0;
+        for (int step = 0; step <= acceptedDraftTokens && node >= 0; step++) {
+            int taken = step < acceptedDraftTokens ? context[from + step] : -1;
+            int next = -1;
+            int end = search.firstChild(node) + search.childCount(node);
+            for (int c = search.firstChild(node); c < end; c++) {
+                if (search.isSelected(c)) {
+                    boolean hit = search.token(c) == taken;
+                    observe(search.prob(c), hit);
+                    if (hit) {
+                        next = c;
+                    }
+                }
+            }
+            node = next;
+        }
+        search.clearSelection();
+    }
+
     /** Records that a drafted token of draft probability {@code q} was ({@code hit}) or was not taken. */
     void observe(double q, boolean hit) {
         int b = band(q);

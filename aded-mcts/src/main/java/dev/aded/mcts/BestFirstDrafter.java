@@ -7,11 +7,12 @@ import dev.aded.datastore.NgramCounts;
 
 /**
  * Grows the draft tree best-first by path probability: a priority queue holds the candidates, the most probable path
- * joins the tree and only then are its continuations looked up and queued. When the draft probabilities are the
+ * joins the tree and only then are its continuations looked up and queued. When the acceptance estimates are the
  * true acceptance probabilities this is optimal, since the expected accepted length is the sum of the chosen paths'
- * probabilities and no unchosen candidate beats a chosen one.
+ * probabilities and no unchosen candidate beats a chosen one. With {@link DrafterOptions#adaptPolicy()} the path
+ * probabilities use the same {@link AcceptanceCalibration} as {@link MctsDrafter}.
  *
- * <p>Same interface and options as {@link MctsDrafter} (exploration, policy adaptation and seed do not apply).
+ * <p>Same interface and options as {@link MctsDrafter} (exploration and seed do not apply).
  * Thread-confined; buffers are reused, so the steady state allocates nothing.
  */
 public final class BestFirstDrafter implements Drafter {
@@ -19,6 +20,7 @@ public final class BestFirstDrafter implements Drafter {
     private final AdaptiveNgramCounts learner;
     private final SearchTree search;
     private final NodeHeap heap;
+    private final AcceptanceCalibration calibration;
     private int children;
 
     public BestFirstDrafter(NgramCounts counts, DrafterOptions options) {
@@ -27,6 +29,7 @@ public final class BestFirstDrafter implements Drafter {
         int nodes = 1 + options.budget() * distribution.childLimit(options.budget());
         this.search = new SearchTree(nodes);
         this.heap = new NodeHeap(nodes);
+        this.calibration = options.adaptPolicy() ? new AcceptanceCalibration() : null;
     }
 
     @Override
@@ -57,7 +60,8 @@ public final class BestFirstDrafter implements Drafter {
         search.beginChildren(node);
         for (int i = 0; i < n; i++) {
             double q = distribution.prob(i);
-            heap.push(search.addChild(node, distribution.token(i), q, q, false));
+            double accept = calibration != null ? calibration.accept(q) : q;
+            heap.push(search.addChild(node, distribution.token(i), q, accept, false));
         }
     }
 
@@ -65,6 +69,9 @@ public final class BestFirstDrafter implements Drafter {
     public void onAccepted(int[] context, int length, int newTokens, int acceptedDraftTokens) {
         if (learner != null) {
             learner.observe(context, length - newTokens, length);
+        }
+        if (calibration != null) {
+            calibration.learn(search, context, length - newTokens, acceptedDraftTokens);
         }
     }
 }

@@ -13,8 +13,8 @@ package dev.aded.mcts;
  * @param unseenMass pseudo-count of unseen continuations: a context's probabilities are
  *     {@code count / (total + unseenMass)}, so a context seen once is not trusted as certain
  * @param adaptCounts feed accepted tokens to the counts when they are {@link dev.aded.datastore.AdaptiveNgramCounts}
- * @param adaptPolicy let MCTS recalibrate its acceptance estimates from verification outcomes (see
- *     {@link AcceptanceCalibration}); best-first ignores it
+ * @param adaptPolicy let the drafter recalibrate its acceptance estimates from verification outcomes (see
+ *     {@link AcceptanceCalibration}), which moves budget between depth and width
  * @param seed seeds the MCTS tie-breaking jitter, the only randomness
  */
 public record DrafterOptions(

@@ -148,33 +148,8 @@ public final class MctsDrafter implements Drafter {
             learner.observe(context, length - newTokens, length);
         }
         if (options.adaptPolicy()) {
-            recalibrate(context, length - newTokens, acceptedDraftTokens);
+            calibration.learn(search, context, length - newTokens, acceptedDraftTokens);
         }
-    }
-
-    /**
-     * Walks the last draft along the accepted tokens starting at {@code context[from]}: at every node verification
-     * reached, each drafted child is a hit when it is the accepted one and a miss otherwise. Below the last accepted
-     * node every drafted child was rejected.
-     */
-    private void recalibrate(int[] context, int from, int acceptedDraftTokens) {
-        int node = 0;
-        for (int step = 0; step <= acceptedDraftTokens && node >= 0; step++) {
-            int taken = step < acceptedDraftTokens ? context[from + step] : -1;
-            int next = -1;
-            int end = search.firstChild(node) + search.childCount(node);
-            for (int c = search.firstChild(node); c < end; c++) {
-                if (search.isSelected(c)) {
-                    boolean hit = search.token(c) == taken;
-                    calibration.observe(search.prob(c), hit);
-                    if (hit) {
-                        next = c;
-                    }
-                }
-            }
-            node = next;
-        }
-        search.clearSelection();
     }
 
     /** The calibration's correction factor for draft probability {@code q} (1 while adaptation is off or unused). */

@@ -53,15 +53,19 @@ class AdaptationTest {
         }
         DrafterOptions options = DrafterOptions.defaults().withUnseenMass(0).withAdaptCounts(false);
         MctsDrafter drafter = new MctsDrafter(counts, options);
-        assertFalse(draftContains(drafter, b), "B drafted before any feedback");
-        for (int step = 0; step < 10; step++) {
-            draftContains(drafter, b);
-            // The model takes A, then rejects A's 0.9 continuation and says 59 itself.
-            drafter.onAccepted(new int[] {prev, root, a, 59}, 4, 2, 1);
+        BestFirstDrafter bestFirst = new BestFirstDrafter(counts, options);
+        for (Drafter d : new Drafter[] {drafter, bestFirst}) {
+            String name = d.getClass().getSimpleName();
+            assertFalse(draftContains(d, b), name + ": B drafted before any feedback");
+            for (int step = 0; step < 10; step++) {
+                draftContains(d, b);
+                // The model takes A, then rejects A's 0.9 continuation and says 59 itself.
+                d.onAccepted(new int[] {prev, root, a, 59}, 4, 2, 1);
+            }
+            assertTrue(draftContains(d, b), name + ": B still not drafted after the 0.9 band kept failing");
         }
         assertTrue(drafter.calibrationRatio(0.9) < 0.5, "0.9 band ratio " + drafter.calibrationRatio(0.9));
         assertTrue(drafter.calibrationRatio(0.6) > 1.0, "0.6 band ratio " + drafter.calibrationRatio(0.6));
-        assertTrue(draftContains(drafter, b), "B still not drafted after the 0.9 band kept failing");
 
         MctsDrafter fixed = new MctsDrafter(counts, options.withAdaptPolicy(false));
         for (int step = 0; step < 10; step++) {

@@ -140,7 +140,9 @@ public final class DrafterBench {
      */
     private static void quality(NgramCounts counts, Supplier<NgramCounts> fresh, List<Prompt> prompts) {
         List<Config> configs = List.of(
-                new Config("best-first", false, (c, b) -> new BestFirstDrafter(c, opts(b))),
+                new Config("best-first, no calibration", false,
+                        (c, b) -> new BestFirstDrafter(c, opts(b).withAdaptPolicy(false))),
+                new Config("best-first (default, calibration)", false, (c, b) -> new BestFirstDrafter(c, opts(b))),
                 new Config("mcts c=0", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0))),
                 new Config("mcts c=0.3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0.3))),
                 new Config("mcts c=1 (default)", false, (c, b) -> new MctsDrafter(c, opts(b))),
