@@ -1,0 +1,70 @@
+#!/bin/bash
+# Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
+# build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
+#
+#   aded-examples/gpu/run-on-device.sh [smoke] [datastore] [bench] [forward] ...   (no argument: all four)
+#
+# DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
+# (docs/gpu.md says how to build one; this project ships no DJL code or binaries).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUT:-$root/gpu-results}
+mkdir -p "$out"
+steps=${*:-smoke datastore bench forward}
+model=$root/aded-examples/models/code-15m
+prompts=$root/.gpu/prompts.jsonl
+work=${ADED_GPU_WORK:-/tmp/aded-gpu}
+
+[ -f "$root/.gpu/runtime.tar.xz" ] || { echo "no .gpu/runtime.tar.xz: run aded-examples/gpu/package.sh first" >&2; exit 1; }
+mkdir -p "$work"
+[ -x "$work/jre/bin/java" ] || tar -C "$work" -xJf "$root/.gpu/runtime.tar.xz"
+
+torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+export PYTORCH_LIBRARY_PATH=${PYTORCH_LIBRARY_PATH:-$torch_dir/lib}
+# DJL names the libtorch it expects by version and flavour; give it the ones of the library it will load.
+export PYTORCH_VERSION=$(python3 -c 'import torch; print(torch.__version__.split("+")[0])')
+export PYTORCH_FLAVOR=cu$(python3 -c 'import torch; print((torch.version.cuda or "").replace(".", ""))')
+if [ ! -f "$PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so" ]; then
+  echo "DJL's PyTorch JNI for libtorch $PYTORCH_VERSION is missing: expected $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so" \
+       "(see docs/gpu.md)" >&2
+  exit 1
+fi
+java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true -cp "$work/app")
+aded=("${java[@]}" dev.aded.examples.cli.AdedCli)
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+echo "torch $PYTORCH_VERSION $PYTORCH_FLAVOR at $PYTORCH_LIBRARY_PATH" | tee -a "$out/gpu.txt"
+
+for step in $steps; do
+  case $step in
+    smoke)
+      # generate in every mode, and chat through stdin, on the GPU
+      for mode in ar pld aded; do
+        "${aded[@]}" generate --device gpu --mode $mode --max-new-tokens 48 --prompt 'def fibonacci(n):' \
+          --json | tee -a "$out/smoke.txt"
+      done
+      printf 'write a function that reverses a list\n/stats\n/quit\n' \
+        | "${aded[@]}" chat --device gpu 2>&1 | tee -a "$out/smoke.txt"
+      ;;
+    datastore)
+      stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+      site=$(python3 -c 'import site; print(" ".join(site.getsitepackages()))')
+      inputs=("$stdlib")
+      for s in $site; do case $s in "$stdlib"/*) ;; *) [ -d "$s" ] && inputs+=("$s") ;; esac; done
+      du -sh --apparent-size "${inputs[@]}" | tee "$out/corpus.txt"
+      "${aded[@]}" datastore build --tokenizer "$model" --input "${inputs[@]}" --exclude '**/networkx/**' \
+        --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
+      "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
+      ;;
+    bench)
+      ds=$work/python.aded
+      [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
+        --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      ;;
+    forward)
+      "${java[@]}" dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 | tee "$out/forward-7b.txt"
+      "${java[@]}" dev.aded.verify.bench.ForwardBench "$model" gpu 512 1,16,64,128 2>&1 | tee "$out/forward-15m.txt"
+      ;;
+    *) echo "unknown step '$step': expected smoke, datastore, bench or forward" >&2; exit 2 ;;
+  esac
+done
