@@ -60,6 +60,10 @@ for step in $steps; do
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
         --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      # the other drafter, against its own plain-decoding run
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,aded \
+        --drafter best-first --max-new-tokens 128 --json "$out/bench-gpu-best-first.json" 2>&1 \
+        | tee "$out/bench-gpu-best-first.txt"
       ;;
     forward)
       "${java[@]}" dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 | tee "$out/forward-7b.txt"

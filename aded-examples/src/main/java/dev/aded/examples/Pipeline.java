@@ -7,6 +7,8 @@ import dev.aded.core.text.ChatTemplate;
 import dev.aded.core.text.Tokenizer;
 import dev.aded.datastore.AdaptiveCounts;
 import dev.aded.datastore.Datastore;
+import dev.aded.core.DrafterFactory;
+import dev.aded.mcts.BestFirstDrafterFactory;
 import dev.aded.mcts.MctsDrafterFactory;
 import dev.aded.verify.LlamaModel;
 import java.nio.file.Files;
@@ -33,12 +35,21 @@ public final class Pipeline implements AutoCloseable {
         this.generator = generator;
     }
 
+    /** Opens a pipeline with the MCTS drafter. */
+    public static Pipeline open(Path modelDir, Path datastoreFile, String device) {
+        return open(modelDir, datastoreFile, device, "mcts");
+    }
+
     /**
      * @param datastoreFile the tri-gram datastore, or null for a generator without the {@code aded} mode
      * @param device {@code cpu} or {@code gpu}
+     * @param drafter {@code mcts} (ADED's search) or {@code best-first} (the most probable nodes first)
      */
-    public static Pipeline open(Path modelDir, Path datastoreFile, String device) {
+    public static Pipeline open(Path modelDir, Path datastoreFile, String device, String drafter) {
         Device dev = parseDevice(device);
+        if (!drafter.equals("mcts") && !drafter.equals("best-first")) {
+            throw new IllegalArgumentException("unknown drafter '" + drafter + "': expected mcts or best-first");
+        }
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         Datastore datastore = null;
         LlamaModel model = null;
@@ -51,7 +62,9 @@ public final class Pipeline implements AutoCloseable {
             model = LlamaModel.load(modelDir, dev);
             Generator.Builder b = Generator.builder(model, tokenizer).chatTemplate(ChatTemplate.load(modelDir));
             if (counts != null) {
-                b.drafter(new MctsDrafterFactory(counts));
+                DrafterFactory f = drafter.equals("mcts") ? new MctsDrafterFactory(counts)
+                        : new BestFirstDrafterFactory(counts);
+                b.drafter(f);
             }
             return new Pipeline(model, tokenizer, datastore, counts, b.build());
         } catch (RuntimeException e) {

@@ -195,10 +195,8 @@ public final class LlamaModel implements TargetModel {
         PtNDArray qg = JniUtils.permute(JniUtils.reshape(q, new long[] {n, kvH, c.groupSize(), hd}),
                 new long[] {1, 2, 0, 3}); // [kvH, g, n, D]
         PtNDArray scores = JniUtils.add(JniUtils.matmul(qg, k), mask);
-        PtNDArray probs = JniUtils.softmax(scores, -1, DataType.FLOAT32);
-        if (dtype != DataType.FLOAT32) {
-            probs = JniUtils.to(probs, dtype, device);
-        }
+        // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
+        PtNDArray probs = JniUtils.softmax(scores, -1, dtype);
         PtNDArray o = JniUtils.permute(JniUtils.matmul(probs, v), new long[] {2, 0, 1, 3}); // [n, kvH, g, D]
         o = JniUtils.reshape(o, new long[] {n, (long) qH * hd});
         h = JniUtils.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm

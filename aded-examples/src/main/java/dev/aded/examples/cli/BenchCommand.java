@@ -82,6 +82,8 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("device", p.model().device());
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
+            out.addProperty("drafter", model.drafter);
+            out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
             JsonObject byMode = new JsonObject();
             Map<Mode, int[][]> outputs = new LinkedHashMap<>();
             for (Mode mode : order) {

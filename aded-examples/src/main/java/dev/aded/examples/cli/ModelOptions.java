@@ -17,9 +17,13 @@ final class ModelOptions {
     @Option(names = "--device", paramLabel = "cpu|gpu", defaultValue = "cpu", description = "where the model runs")
     String device;
 
+    @Option(names = "--drafter", paramLabel = "mcts|best-first", defaultValue = "mcts",
+            description = "how the aded mode grows its draft tree (default: ${DEFAULT-VALUE})")
+    String drafter;
+
     Pipeline open() {
         Path dir = model != null ? model : Pipeline.defaultModelDir();
         Path store = datastore != null ? datastore : model == null ? Pipeline.defaultDatastore(dir) : null;
-        return Pipeline.open(dir, store, device);
+        return Pipeline.open(dir, store, device, drafter);
     }
 }
