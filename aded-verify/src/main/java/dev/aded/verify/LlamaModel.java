@@ -168,50 +168,62 @@ public final class LlamaModel implements TargetModel {
         return new LlamaSession(this, maxTokens);
     }
 
-    /** The layers' shared arithmetic: one decoder layer over the new tokens. */
-    PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray cache, int cached,
-            int n) {
+    /**
+     * One decoder layer over the n new tokens. Host time per PyTorch operation (views included) dominates small
+     * models and single-token steps on a GPU, so the layer is written for few operations: single-dimension slices
+     * rather than multi-dimensional indexing, 3-D batched matmuls, and the RMSNorm folded into one norm and one
+     * division (see {@link LlamaWeights}).
+     *
+     * @param layerCache this layer's cache rows, [capacity, 2·kvHeads, headDim]
+     */
+    PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
+            int cached, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
         int qH = c.numHeads();
         int kvH = c.numKvHeads();
+        int g = c.groupSize();
         int heads = qH + 2 * kvH;
         int len = cached + n;
-        PtNDArray x = JniUtils.normalize(h, 2, -1, 1e-12);
-        PtNDArray qkv = JniUtils.linear(x, (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]);
-        qkv = JniUtils.reshape(qkv, new long[] {n, heads, hd});
+        PtNDArray qkv = JniUtils.reshape(
+                JniUtils.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
+                new long[] {n, heads, hd});
         PtNDArray roped = JniUtils.add(JniUtils.mul(qkv, cos),
                 JniUtils.mul(JniUtils.matmul(qkv, (PtNDArray) rotateHalf), sin));
-        PtNDArray q = JniUtils.index(roped, new long[] {0, 0, 0}, new long[] {n, qH, hd}, ONES3, roped.getManager());
-        PtNDArray kv = JniUtils.index(roped, new long[] {0, qH, 0}, new long[] {n, heads, hd}, ONES3,
-                roped.getManager());
-        JniUtils.indexSet(cache, kv, new long[] {l, cached, 0, 0}, new long[] {l + 1, len, 2L * kvH, hd}, ONES4);
-        PtNDArray k = JniUtils.index(cache, new long[] {l, 0, 0, 0}, new long[] {l + 1, len, kvH, hd}, ONES4,
-                h.getManager());
-        PtNDArray v = JniUtils.index(cache, new long[] {l, 0, kvH, 0}, new long[] {l + 1, len, 2L * kvH, hd}, ONES4,
-                h.getManager());
-        k = JniUtils.permute(k, new long[] {2, 0, 3, 1}); // [kvH, 1, D, len]
-        v = JniUtils.permute(v, new long[] {2, 0, 1, 3}); // [kvH, 1, len, D]
-        PtNDArray qg = JniUtils.permute(JniUtils.reshape(q, new long[] {n, kvH, c.groupSize(), hd}),
-                new long[] {1, 2, 0, 3}); // [kvH, g, n, D]
-        PtNDArray scores = JniUtils.add(JniUtils.matmul(qg, k), mask);
+        JniUtils.indexSet(layerCache, JniUtils.slice(roped, 1, qH, heads, 1), new long[] {cached},
+                new long[] {len}, ONE);
+        PtNDArray past = JniUtils.slice(layerCache, 0, 0, len, 1); // [len, 2kvH, D]
+        PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, len]
+        PtNDArray values = JniUtils.permute(JniUtils.slice(past, 1, kvH, 2L * kvH, 1), new long[] {1, 0, 2});
+        // Queries grouped under the kv head they share (HF's repeat_kv order), rows ordered (group, token).
+        PtNDArray q = JniUtils.reshape(JniUtils.permute(
+                JniUtils.reshape(JniUtils.slice(roped, 1, 0, qH, 1), new long[] {n, kvH, g, hd}),
+                new long[] {1, 2, 0, 3}), new long[] {kvH, (long) g * n, hd});
+        PtNDArray scores = JniUtils.add(
+                JniUtils.reshape(JniUtils.matmul(q, keysT), new long[] {kvH, g, n, len}), mask);
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray probs = JniUtils.softmax(scores, -1, dtype);
-        PtNDArray o = JniUtils.permute(JniUtils.matmul(probs, v), new long[] {2, 0, 1, 3}); // [n, kvH, g, D]
-        o = JniUtils.reshape(o, new long[] {n, (long) qH * hd});
+        PtNDArray probs = JniUtils.reshape(JniUtils.softmax(scores, -1, dtype), new long[] {kvH, (long) g * n, len});
+        PtNDArray o = JniUtils.reshape(JniUtils.matmul(probs, values), new long[] {kvH, g, n, hd});
+        o = JniUtils.reshape(JniUtils.permute(o, new long[] {2, 0, 1, 3}), new long[] {n, (long) qH * hd});
         h = JniUtils.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
-        x = JniUtils.normalize(h, 2, -1, 1e-12);
-        PtNDArray gu = JniUtils.linear(x, (PtNDArray) weights.gateUp[l], null);
+        PtNDArray gu = JniUtils.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
         int inter = c.intermediateSize();
-        PtNDArray g = JniUtils.index(gu, new long[] {0, 0}, new long[] {n, inter}, ONES2, gu.getManager());
-        PtNDArray u = JniUtils.index(gu, new long[] {0, inter}, new long[] {n, 2L * inter}, ONES2, gu.getManager());
-        PtNDArray act = JniUtils.mul(JniUtils.mul(g, JniUtils.sigmoid(g)), u);
+        PtNDArray gate = JniUtils.slice(gu, 1, 0, inter, 1);
+        PtNDArray up = JniUtils.slice(gu, 1, inter, 2L * inter, 1);
+        PtNDArray act = JniUtils.mul(JniUtils.mul(gate, JniUtils.sigmoid(gate)), up);
         return JniUtils.linear(act, (PtNDArray) weights.down[l], h);
     }
 
-    private static final long[] ONES2 = {1, 1};
-    private static final long[] ONES3 = {1, 1, 1};
-    private static final long[] ONES4 = {1, 1, 1, 1};
+    /**
+     * h / ‖h‖ over the hidden dimension: with the constant column and the folded weights, RMSNorm. Two operations
+     * where {@code normalize} takes four (its clamp guards a zero norm, which the constant column rules out).
+     */
+    static PtNDArray normalized(PtNDArray h) {
+        return JniUtils.div(h, JniUtils.norm(h, 2, LAST_AXIS, true));
+    }
+
+    private static final long[] ONE = {1};
+    private static final int[] LAST_AXIS = {-1};
 
     @Override
     public void close() {

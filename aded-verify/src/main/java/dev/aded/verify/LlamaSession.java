@@ -23,11 +23,11 @@ final class LlamaSession implements ModelSession, TreeLogits {
     /** Prompt tokens per prefill pass: bounds the [chunk, chunk] mask and activations of long prompts. */
     private static final int PREFILL_CHUNK = 256;
     private static final long[] ONES2 = {1, 1};
-    private static final long[] ONES4 = {1, 1, 1, 1};
 
     private final LlamaModel model;
     private final NDManager manager;
     private final PtNDArray cache;
+    private final PtNDArray[] layerCaches;
     private final PtNDArray zeros;
     private final int capacity;
     private final int layers;
@@ -47,6 +47,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         LlamaConfig c = model.config;
         this.cache = (PtNDArray) manager.zeros(new Shape(layers, capacity, 2L * c.numKvHeads(), c.headDim()),
                 model.dtype);
+        this.layerCaches = new PtNDArray[layers];
+        for (int l = 0; l < layers; l++) {
+            layerCaches[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
+        }
         this.zeros = (PtNDArray) manager.zeros(new Shape(Math.max(PREFILL_CHUNK, 1), capacity), model.dtype);
     }
 
@@ -116,41 +120,48 @@ final class LlamaSession implements ModelSession, TreeLogits {
         return this;
     }
 
-    /** Runs all layers over n tokens at positions cached + depth; returns logits when asked. */
+    /**
+     * Runs all layers over n tokens at positions cached + depth; returns logits when asked. The step's inputs
+     * (token ids, RoPE table rows, tree mask) go to the device in one copy: each host-to-device copy waits for the
+     * device, and floats hold the ids and row numbers exactly (below 2^24).
+     */
     private PtNDArray run(int[] ids, int[] depths, float[] treeMask, int n, boolean wantLogits) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        long[] ropeRows = new long[n * heads];
+        float[] input = new float[n + n * heads + n * n];
         for (int i = 0; i < n; i++) {
             int pos = cached + depths[i];
             if (pos >= c.maxPositions()) {
                 throw new IllegalStateException("position " + pos + " is past the model's context of "
                         + c.maxPositions());
             }
+            input[i] = ids[i];
             for (int h = 0; h < heads; h++) {
-                ropeRows[i * heads + h] = 2L * pos + (h < c.numHeads() + c.numKvHeads() ? 0 : 1);
+                input[n + i * heads + h] = 2L * pos + (h < c.numHeads() + c.numKvHeads() ? 0 : 1);
             }
         }
+        System.arraycopy(treeMask, 0, input, n + n * heads, n * n);
+        // Thread-local in PyTorch: set on the thread that runs the step.
+        JniUtils.setGradMode(false);
         PtNDManager m = (PtNDManager) step;
-        PtNDArray rows = (PtNDArray) m.create(ropeRows, new Shape(n, heads));
+        PtNDArray all = (PtNDArray) m.create(input);
+        PtNDArray tokens = JniUtils.to(JniUtils.slice(all, 0, 0, n, 1), DataType.INT64, model.device);
+        PtNDArray rows = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n, n + (long) n * heads, 1),
+                new long[] {n, heads}), DataType.INT64, model.device);
+        PtNDArray tree = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n + (long) n * heads, input.length, 1),
+                new long[] {n, n}), model.dtype, model.device);
         PtNDArray cos = JniUtils.embedding(rows, (PtNDArray) model.cosTable, false);
         PtNDArray sin = JniUtils.embedding(rows, (PtNDArray) model.sinTable, false);
-        PtNDArray tree = (PtNDArray) m.create(treeMask, new Shape(n, n)).toType(model.dtype, false);
-        PtNDArray past = JniUtils.index(zeros, new long[] {0, 0}, new long[] {n, cached}, ONES2, m);
+        PtNDArray past = JniUtils.slice(JniUtils.slice(zeros, 0, 0, n, 1), 1, 0, cached, 1);
         PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
-        long[] idsLong = new long[n];
-        for (int i = 0; i < n; i++) {
-            idsLong[i] = ids[i];
-        }
-        PtNDArray h = JniUtils.embedding((PtNDArray) m.create(idsLong), (PtNDArray) model.weights.embed, false);
+        PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) model.weights.embed, false);
         for (int l = 0; l < layers; l++) {
-            h = model.layer(l, h, cos, sin, mask, cache, cached, n);
+            h = model.layer(l, h, cos, sin, mask, layerCaches[l], cached, n);
         }
         if (!wantLogits) {
             return null;
         }
-        PtNDArray x = JniUtils.normalize(h, 2, -1, 1e-12);
-        return JniUtils.linear(x, (PtNDArray) model.weights.lmHead, null);
+        return JniUtils.linear(LlamaModel.normalized(h), (PtNDArray) model.weights.lmHead, null);
     }
 
     /** Closes the previous step's temporaries and opens a scope for this one's. */
@@ -169,8 +180,6 @@ final class LlamaSession implements ModelSession, TreeLogits {
         if (count > lastSize) {
             throw new IllegalArgumentException("path of " + count + " nodes, but the last tree had " + lastSize);
         }
-        LlamaConfig c = model.config;
-        long width = 2L * c.numKvHeads();
         for (int i = 0; i < count; i++) {
             int src = cached + path[i];
             int dst = cached + i;
@@ -178,11 +187,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
                 continue;
             }
             // Later path nodes sit at higher rows than earlier ones, so copying in order never overwrites a row
-            // still to be read.
-            PtNDArray row = JniUtils.index(cache, new long[] {0, src, 0, 0},
-                    new long[] {layers, src + 1, width, c.headDim()}, ONES4, (PtNDManager) step);
-            JniUtils.indexSet(cache, row, new long[] {0, dst, 0, 0}, new long[] {layers, dst + 1, width, c.headDim()},
-                    ONES4);
+            // still to be read. One copy moves the row of every layer.
+            PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1);
+            JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers, dst + 1}, ONES2);
         }
         cached += count;
         lastSize = 0;
