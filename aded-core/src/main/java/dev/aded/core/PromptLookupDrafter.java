@@ -26,7 +26,18 @@ public final class PromptLookupDrafter implements Drafter {
 
     @Override
     public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
-        int want = Math.min(MAX_TOKENS, Math.min(budget, maxDepth));
+        long found = lookup(context, length, Math.min(MAX_TOKENS, Math.min(budget, maxDepth)));
+        int node = 0;
+        for (int i = (int) (found >>> 32); i < (int) found; i++) {
+            node = tree.add(node, context[i], 1f);
+        }
+    }
+
+    /**
+     * Where the continuation of the earliest earlier occurrence of the sequence's last n tokens lies (n from
+     * {@value #MAX_NGRAM} down to 1), at most {@code want} tokens: {@code from << 32 | to}, empty when none.
+     */
+    static long lookup(int[] context, int length, int want) {
         for (int n = Math.min(MAX_NGRAM, length - 1); n >= 1 && want > 0; n--) {
             int suffix = length - n;
             for (int start = 0; start < suffix; start++) {
@@ -34,15 +45,12 @@ public final class PromptLookupDrafter implements Drafter {
                     int from = start + n;
                     int to = Math.min(from + want, length);
                     if (from < to) {
-                        int node = 0;
-                        for (int i = from; i < to; i++) {
-                            node = tree.add(node, context[i], 1f);
-                        }
-                        return;
+                        return (long) from << 32 | to;
                     }
                 }
             }
         }
+        return 0;
     }
 
     private static boolean matches(int[] context, int a, int b, int n) {

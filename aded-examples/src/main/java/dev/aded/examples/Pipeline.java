@@ -7,6 +7,7 @@ import dev.aded.core.text.ChatTemplate;
 import dev.aded.core.text.Tokenizer;
 import dev.aded.datastore.AdaptiveCounts;
 import dev.aded.datastore.Datastore;
+import dev.aded.core.ContextLookup;
 import dev.aded.core.DrafterFactory;
 import dev.aded.mcts.BestFirstDrafterFactory;
 import dev.aded.mcts.MctsDrafterFactory;
@@ -37,15 +38,17 @@ public final class Pipeline implements AutoCloseable {
 
     /** Opens a pipeline with the MCTS drafter. */
     public static Pipeline open(Path modelDir, Path datastoreFile, String device) {
-        return open(modelDir, datastoreFile, device, "mcts");
+        return open(modelDir, datastoreFile, device, "mcts", true);
     }
 
     /**
      * @param datastoreFile the tri-gram datastore, or null for a generator without the {@code aded} mode
      * @param device {@code cpu} or {@code gpu}
      * @param drafter {@code mcts} (ADED's search) or {@code best-first} (the most probable nodes first)
+     * @param contextLookup whether the tree also gets the prompt-lookup branch ({@link ContextLookup})
      */
-    public static Pipeline open(Path modelDir, Path datastoreFile, String device, String drafter) {
+    public static Pipeline open(Path modelDir, Path datastoreFile, String device, String drafter,
+            boolean contextLookup) {
         Device dev = parseDevice(device);
         if (!drafter.equals("mcts") && !drafter.equals("best-first")) {
             throw new IllegalArgumentException("unknown drafter '" + drafter + "': expected mcts or best-first");
@@ -64,7 +67,7 @@ public final class Pipeline implements AutoCloseable {
             if (counts != null) {
                 DrafterFactory f = drafter.equals("mcts") ? new MctsDrafterFactory(counts)
                         : new BestFirstDrafterFactory(counts);
-                b.drafter(f);
+                b.drafter(contextLookup ? ContextLookup.around(f) : f);
             }
             return new Pipeline(model, tokenizer, datastore, counts, b.build());
         } catch (RuntimeException e) {

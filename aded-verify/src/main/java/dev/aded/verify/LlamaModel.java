@@ -34,11 +34,11 @@ public final class LlamaModel implements TargetModel {
     final LlamaWeights weights;
     final DataType dtype;
     final Device device;
-    /** cos and sin per position, two rows each: [2·maxPos, D], row 2p for q/k heads, 2p+1 for v heads. */
-    final NDArray cosTable;
-    final NDArray sinTable;
-    /** rotate_half as a matrix: x·P = cat(−x[D/2:], x[:D/2]). */
-    final NDArray rotateHalf;
+    /**
+     * RoPE factors per position, [2·maxPos, 2·D]: row 2p holds cos then sin of position p for q/k heads, row 2p + 1
+     * holds 1 then 0 for v heads, so that one gather serves every head.
+     */
+    final NDArray ropeTable;
     private final String name;
 
     private LlamaModel(String name, LlamaConfig config, NDManager manager, LlamaWeights weights, DataType dtype) {
@@ -48,10 +48,7 @@ public final class LlamaModel implements TargetModel {
         this.weights = weights;
         this.dtype = dtype;
         this.device = manager.getDevice();
-        NDArray[] tables = ropeTables(config, manager, dtype);
-        this.cosTable = tables[0];
-        this.sinTable = tables[1];
-        this.rotateHalf = rotateHalf(config.headDim(), manager, dtype);
+        this.ropeTable = ropeTable(config, manager, dtype);
     }
 
     /**
@@ -90,35 +87,23 @@ public final class LlamaModel implements TargetModel {
         }
     }
 
-    private static NDArray[] ropeTables(LlamaConfig c, NDManager m, DataType dtype) {
+    private static NDArray ropeTable(LlamaConfig c, NDManager m, DataType dtype) {
         int dim = c.headDim();
         int half = dim / 2;
         float[] inv = c.inverseFrequencies();
         int positions = c.maxPositions();
-        float[] cos = new float[positions * 2 * dim];
-        float[] sin = new float[positions * 2 * dim];
+        float[] table = new float[positions * 4 * dim];
         for (int p = 0; p < positions; p++) {
-            int qk = (2 * p) * dim;
-            int v = (2 * p + 1) * dim;
+            int qk = (2 * p) * 2 * dim;
+            int v = (2 * p + 1) * 2 * dim;
             for (int i = 0; i < dim; i++) {
                 float angle = (float) p * inv[i % half];
-                cos[qk + i] = (float) Math.cos(angle);
-                sin[qk + i] = (float) Math.sin(angle);
-                cos[v + i] = 1f;
+                table[qk + i] = (float) Math.cos(angle);
+                table[qk + dim + i] = (float) Math.sin(angle);
+                table[v + i] = 1f;
             }
         }
-        Shape shape = new Shape(2L * positions, dim);
-        return new NDArray[] {m.create(cos, shape).toType(dtype, false), m.create(sin, shape).toType(dtype, false)};
-    }
-
-    private static NDArray rotateHalf(int dim, NDManager m, DataType dtype) {
-        int half = dim / 2;
-        float[] p = new float[dim * dim];
-        for (int j = 0; j < half; j++) {
-            p[(j + half) * dim + j] = -1f;
-            p[j * dim + j + half] = 1f;
-        }
-        return m.create(p, new Shape(dim, dim)).toType(dtype, false);
+        return m.create(table, new Shape(2L * positions, 2L * dim)).toType(dtype, false);
     }
 
     public LlamaConfig config() {
@@ -174,9 +159,10 @@ public final class LlamaModel implements TargetModel {
      * rather than multi-dimensional indexing, 3-D batched matmuls, and the RMSNorm folded into one norm and one
      * division (see {@link LlamaWeights}).
      *
+     * @param rope the RoPE factors of each token and head, [n, heads, 2, headDim]
      * @param layerCache this layer's cache rows, [capacity, 2·kvHeads, headDim]
      */
-    PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
+    PtNDArray layer(int l, PtNDArray h, PtNDArray rope, PtNDArray mask, PtNDArray layerCache,
             int cached, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
@@ -185,11 +171,12 @@ public final class LlamaModel implements TargetModel {
         int g = c.groupSize();
         int heads = qH + 2 * kvH;
         int len = cached + n;
-        PtNDArray qkv = JniUtils.reshape(
+        // The projection gives every head twice, as is and rotated half (see LlamaWeights): RoPE is then one
+        // multiply by [cos, sin] and a sum.
+        PtNDArray qkv2 = JniUtils.reshape(
                 JniUtils.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
-                new long[] {n, heads, hd});
-        PtNDArray roped = JniUtils.add(JniUtils.mul(qkv, cos),
-                JniUtils.mul(JniUtils.matmul(qkv, (PtNDArray) rotateHalf), sin));
+                new long[] {n, heads, 2, hd});
+        PtNDArray roped = JniUtils.sum(JniUtils.mul(qkv2, rope), PAIR_AXIS, false); // [n, heads, D]
         JniUtils.indexSet(layerCache, JniUtils.slice(roped, 1, qH, heads, 1), new long[] {cached},
                 new long[] {len}, ONE);
         PtNDArray past = JniUtils.slice(layerCache, 0, 0, len, 1); // [len, 2kvH, D]
@@ -224,6 +211,7 @@ public final class LlamaModel implements TargetModel {
 
     private static final long[] ONE = {1};
     private static final int[] LAST_AXIS = {-1};
+    private static final long[] PAIR_AXIS = {2};
 
     @Override
     public void close() {

@@ -150,13 +150,13 @@ final class LlamaSession implements ModelSession, TreeLogits {
                 new long[] {n, heads}), DataType.INT64, model.device);
         PtNDArray tree = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n + (long) n * heads, input.length, 1),
                 new long[] {n, n}), model.dtype, model.device);
-        PtNDArray cos = JniUtils.embedding(rows, (PtNDArray) model.cosTable, false);
-        PtNDArray sin = JniUtils.embedding(rows, (PtNDArray) model.sinTable, false);
+        PtNDArray rope = JniUtils.reshape(JniUtils.embedding(rows, (PtNDArray) model.ropeTable, false),
+                new long[] {n, heads, 2, c.headDim()});
         PtNDArray past = JniUtils.slice(JniUtils.slice(zeros, 0, 0, n, 1), 1, 0, cached, 1);
         PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
         PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) model.weights.embed, false);
         for (int l = 0; l < layers; l++) {
-            h = model.layer(l, h, cos, sin, mask, layerCaches[l], cached, n);
+            h = model.layer(l, h, rope, mask, layerCaches[l], cached, n);
         }
         if (!wantLogits) {
             return null;

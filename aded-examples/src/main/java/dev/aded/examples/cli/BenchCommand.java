@@ -83,6 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
             out.addProperty("drafter", model.drafter);
+            out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
             JsonObject byMode = new JsonObject();
             Map<Mode, int[][]> outputs = new LinkedHashMap<>();

@@ -21,9 +21,13 @@ final class ModelOptions {
             description = "how the aded mode grows its draft tree (default: ${DEFAULT-VALUE})")
     String drafter;
 
+    @Option(names = "--context-lookup", paramLabel = "true|false", defaultValue = "true", arity = "1",
+            description = "add the prompt-lookup branch to aded's draft tree (default: ${DEFAULT-VALUE})")
+    boolean contextLookup;
+
     Pipeline open() {
         Path dir = model != null ? model : Pipeline.defaultModelDir();
         Path store = datastore != null ? datastore : model == null ? Pipeline.defaultDatastore(dir) : null;
-        return Pipeline.open(dir, store, device, drafter);
+        return Pipeline.open(dir, store, device, drafter, contextLookup);
     }
 }
