@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <pre>{@code
  * try (Generator generator = Generator.builder(model, Tokenizer.load(dir))
- *         .drafter(new MctsDrafterFactory(AdaptiveCounts.over(Datastore.open(file))))
+ *         .drafter(ContextLookup.around(new MctsDrafterFactory(new AdaptiveCounts(Datastore.open(file)))))
  *         .build()) {
  *     GenerationResult r = generator.generate("def fib(n):", GenerationConfig.defaults());
  * }

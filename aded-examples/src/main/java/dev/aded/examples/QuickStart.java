@@ -1,6 +1,7 @@
 package dev.aded.examples;
 
 import ai.djl.Device;
+import dev.aded.core.ContextLookup;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Generator;
@@ -35,7 +36,7 @@ public final class QuickStart {
             Generator.Builder builder = Generator.builder(model, tokenizer);
             if (datastore != null) {
                 // ADED: drafts come from the datastore's tri-gram counts, which learn from every generation.
-                builder.drafter(new MctsDrafterFactory(new AdaptiveCounts(datastore)));
+                builder.drafter(ContextLookup.around(new MctsDrafterFactory(new AdaptiveCounts(datastore))));
             }
             try (Generator generator = builder.build()) {
                 // Greedy, up to 64 tokens; no mode given, so aded with a datastore and plain decoding without.
