@@ -52,6 +52,13 @@ public record LlamaConfig(
         require(numKvHeads > 0 && numHeads % numKvHeads == 0,
                 "num_attention_heads (" + numHeads + ") must be a multiple of num_key_value_heads (" + numKvHeads + ")");
         require(headDim > 0 && headDim % 2 == 0, "head_dim must be positive and even, got " + headDim);
+        require(intermediateSize > 0, "intermediate_size must be positive, got " + intermediateSize);
+        require(rmsNormEps >= 0 && Double.isFinite(rmsNormEps), "rms_norm_eps must be a finite number >= 0, got "
+                + rmsNormEps);
+        require(maxPositions > 0, "max_position_embeddings must be positive, got " + maxPositions);
+        // The RoPE tables are Java arrays of 2 rows per position: past 2^31 entries the size would wrap around.
+        require((long) maxPositions * 2 * headDim < Integer.MAX_VALUE - 8, "max_position_embeddings (" + maxPositions
+                + ") x head_dim (" + headDim + ") is too large: the RoPE tables would exceed 2^31 entries");
     }
 
     private static void require(boolean ok, String message) {
@@ -84,7 +91,7 @@ public record LlamaConfig(
             }
             return base.withEos(eos);
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException
-                | ClassCastException | NullPointerException e) {
+                | ClassCastException | NullPointerException | ArithmeticException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
     }
@@ -117,10 +124,9 @@ public record LlamaConfig(
         }
         int hidden = integer(c, "hidden_size");
         int heads = integer(c, "num_attention_heads");
-        int kvHeads = c.has("num_key_value_heads") && !c.get("num_key_value_heads").isJsonNull()
-                ? c.get("num_key_value_heads").getAsInt() : heads;
-        int headDim = c.has("head_dim") && !c.get("head_dim").isJsonNull() ? c.get("head_dim").getAsInt()
-                : hidden / heads;
+        int kvHeads = optionalInteger(c, "num_key_value_heads", heads);
+        // With no heads the division has no answer; the constructor then names num_attention_heads.
+        int headDim = optionalInteger(c, "head_dim", heads > 0 ? hidden / heads : 0);
         boolean bias = "qwen2".equals(type) || (c.has("attention_bias") && c.get("attention_bias").getAsBoolean());
         boolean tied = c.has("tie_word_embeddings") ? c.get("tie_word_embeddings").getAsBoolean()
                 : "qwen2".equals(type);
@@ -129,17 +135,16 @@ public record LlamaConfig(
         return new LlamaConfig(type, integer(c, "vocab_size"), hidden, integer(c, "intermediate_size"),
                 integer(c, "num_hidden_layers"), heads, kvHeads, headDim,
                 c.has("rms_norm_eps") ? c.get("rms_norm_eps").getAsDouble() : 1e-6,
-                c.has("max_position_embeddings") ? c.get("max_position_embeddings").getAsInt() : 2048, tied, bias,
+                optionalInteger(c, "max_position_embeddings", 2048), tied, bias,
                 rope(c), eos);
     }
 
     private static RopeScaling rope(JsonObject c) {
-        JsonObject params = c.has("rope_parameters") && c.get("rope_parameters").isJsonObject()
-                ? c.getAsJsonObject("rope_parameters") : null;
+        JsonObject params = optionalObject(c, "rope_parameters");
         double theta = params != null && params.has("rope_theta") ? params.get("rope_theta").getAsDouble()
                 : c.has("rope_theta") ? c.get("rope_theta").getAsDouble() : 10000.0;
-        JsonObject scaling = c.has("rope_scaling") && c.get("rope_scaling").isJsonObject()
-                ? c.getAsJsonObject("rope_scaling") : params;
+        JsonObject scaling = optionalObject(c, "rope_scaling");
+        scaling = scaling != null ? scaling : params;
         if (scaling == null) {
             return RopeScaling.plain(theta);
         }
@@ -187,7 +192,28 @@ public record LlamaConfig(
         if (!o.has(key) || o.get(key).isJsonNull()) {
             throw new IllegalArgumentException("missing \"" + key + "\"");
         }
-        return o.get(key).getAsInt();
+        JsonElement e = o.get(key);
+        try {
+            // Exact: Gson's getAsInt would wrap 2^32 + 64 around to 64 and cut 64.5 down without a word.
+            return e.getAsBigDecimal().intValueExact();
+        } catch (NumberFormatException | ArithmeticException | IllegalStateException
+                | UnsupportedOperationException ex) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an integer, got " + e);
+        }
+    }
+
+    private static int optionalInteger(JsonObject o, String key, int absent) {
+        return o.has(key) && !o.get(key).isJsonNull() ? integer(o, key) : absent;
+    }
+
+    private static JsonObject optionalObject(JsonObject o, String key) {
+        if (!o.has(key) || o.get(key).isJsonNull()) {
+            return null;
+        }
+        if (!o.get(key).isJsonObject()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an object, got " + o.get(key));
+        }
+        return o.getAsJsonObject(key);
     }
 
     private static double number(JsonObject o, String key) {

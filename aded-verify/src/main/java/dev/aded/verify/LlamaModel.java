@@ -65,7 +65,7 @@ public final class LlamaModel implements TargetModel {
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         try {
             LlamaWeights w = LlamaWeights.build(config,
-                    LlamaWeights.checkpoint(SafetensorsFile.openModel(modelDir), device), manager, dtype);
+                    LlamaWeights.checkpoint(modelDir, SafetensorsFile.openModel(modelDir)), manager, dtype);
             return new LlamaModel(modelDir.getFileName().toString(), config, manager, w, dtype);
         } catch (RuntimeException e) {
             manager.close();

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -143,19 +144,23 @@ final class LlamaWeights implements AutoCloseable {
         return a;
     }
 
-    /** Reads checkpoint tensors: F32, F16 or BF16, converted to the model's dtype (DJL has no bfloat16). */
-    static Source checkpoint(Map<String, SafetensorsFile.Entry> entries, Device device) {
+    /**
+     * Reads checkpoint tensors: F32, F16 or BF16, converted to the model's dtype (DJL has no bfloat16).
+     *
+     * @param modelDir the folder the tensors come from, named in errors
+     */
+    static Source checkpoint(Path modelDir, Map<String, SafetensorsFile.Entry> entries) {
         return new Source() {
             @Override
             public NDArray get(String name, long[] shape, NDManager m, DataType dtype) {
                 SafetensorsFile.Entry e = entries.get(name);
                 if (e == null) {
-                    throw new IllegalArgumentException("the weights have no tensor " + name);
+                    throw new IllegalArgumentException("the weights in " + modelDir + " have no tensor " + name);
                 }
                 if (!java.util.Arrays.equals(e.shape(), shape)) {
-                    throw new IllegalArgumentException("tensor " + name + " has shape "
-                            + java.util.Arrays.toString(e.shape()) + ", the config needs "
-                            + java.util.Arrays.toString(shape));
+                    throw new IllegalArgumentException(e.file() + ": tensor " + name + " has shape "
+                            + java.util.Arrays.toString(e.shape()) + ", " + modelDir.resolve("config.json")
+                            + " needs " + java.util.Arrays.toString(shape));
                 }
                 NDManager cpu = m.newSubManager(Device.cpu());
                 try {

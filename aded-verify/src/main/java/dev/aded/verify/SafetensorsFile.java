@@ -1,8 +1,10 @@
 package dev.aded.verify;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -23,7 +26,7 @@ import java.util.Map;
  */
 final class SafetensorsFile {
     /** One tensor's place in the file. */
-    record Entry(String name, String dtype, long[] shape, ByteBuffer data) {
+    record Entry(String name, String dtype, long[] shape, ByteBuffer data, Path file) {
         long elements() {
             long n = 1;
             for (long d : shape) {
@@ -51,9 +54,13 @@ final class SafetensorsFile {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
-            if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000) {
+            if (headerLen <= 0 || headerLen > 100_000_000) {
                 throw new IllegalArgumentException(file + " is not a safetensors file (header length " + headerLen
                         + ", file " + size + " bytes)");
+            }
+            if (headerLen > size - 8) {
+                throw new IllegalArgumentException(file + " is truncated: its header needs " + (8 + headerLen)
+                        + " bytes, the file has " + size);
             }
             ByteBuffer header = ByteBuffer.allocate((int) headerLen);
             ch.read(header, 8);
@@ -64,8 +71,7 @@ final class SafetensorsFile {
                 if (e.getKey().equals("__metadata__")) {
                     continue;
                 }
-                st.entries.put(e.getKey(), st.entry(e.getKey(), e.getValue().getAsJsonObject(), ch, dataStart,
-                        size - dataStart));
+                st.entries.put(e.getKey(), st.entry(e.getKey(), e.getValue(), ch, dataStart, size - dataStart));
             }
             return st;
         } catch (NoSuchFileException e) {
@@ -78,39 +84,72 @@ final class SafetensorsFile {
     }
 
     /** Maps each tensor on its own: one mapping cannot exceed 2 GB, a shard can. */
-    private Entry entry(String name, JsonObject o, FileChannel ch, long dataStart, long dataBytes)
+    private Entry entry(String name, JsonElement json, FileChannel ch, long dataStart, long dataBytes)
             throws IOException {
-        String dtype = o.get("dtype").getAsString();
-        var shapeJson = o.getAsJsonArray("shape");
-        long[] shape = new long[shapeJson.size()];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeJson.get(i).getAsLong();
+        if (!json.isJsonObject()) {
+            throw malformed(name, "is not an object");
         }
-        long begin = o.getAsJsonArray("data_offsets").get(0).getAsLong();
-        long end = o.getAsJsonArray("data_offsets").get(1).getAsLong();
+        JsonObject o = json.getAsJsonObject();
+        if (!(o.get("dtype") instanceof JsonPrimitive dt && dt.isString())) {
+            throw malformed(name, "has no \"dtype\" string");
+        }
+        String dtype = dt.getAsString();
+        long[] shape = longs(name, o, "shape", -1);
+        long[] range = longs(name, o, "data_offsets", 2);
+        long begin = range[0];
+        long end = range[1];
         if (begin < 0 || end < begin || end > dataBytes) {
             throw new IllegalArgumentException(file + ": tensor " + name + " lies outside the file (bytes " + begin
                     + ".." + end + " of " + dataBytes + "): truncated?");
         }
-        long elements = 1;
-        for (long d : shape) {
-            elements *= d;
+        long expected;
+        try {
+            long elements = 1;
+            for (long d : shape) {
+                if (d < 0) {
+                    throw malformed(name, "has a negative dimension in its shape " + Arrays.toString(shape));
+                }
+                elements = Math.multiplyExact(elements, d);
+            }
+            expected = Math.multiplyExact(elements, bytesPer(name, dtype));
+        } catch (ArithmeticException e) {
+            throw malformed(name, "has a shape too large to exist " + Arrays.toString(shape));
         }
-        long expected = elements * bytesPer(dtype);
         if (expected != end - begin) {
             throw new IllegalArgumentException(file + ": tensor " + name + " holds " + (end - begin)
                     + " bytes, its dtype and shape need " + expected);
         }
         MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, end - begin);
-        return new Entry(name, dtype, shape, map.order(ByteOrder.LITTLE_ENDIAN));
+        return new Entry(name, dtype, shape, map.order(ByteOrder.LITTLE_ENDIAN), file);
     }
 
-    private long bytesPer(String dtype) {
+    /** A JSON array of whole numbers; {@code size} -1 takes any length. */
+    private long[] longs(String name, JsonObject o, String key, int size) {
+        if (!(o.get(key) instanceof JsonArray a) || (size >= 0 && a.size() != size)) {
+            throw malformed(name, "has no \"" + key + "\" array" + (size >= 0 ? " of " + size : ""));
+        }
+        long[] out = new long[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            try {
+                out[i] = a.get(i).getAsBigDecimal().longValueExact();
+            } catch (NumberFormatException | ArithmeticException | IllegalStateException
+                    | UnsupportedOperationException e) {
+                throw malformed(name, "has a non-integer in \"" + key + "\": " + a);
+            }
+        }
+        return out;
+    }
+
+    private IllegalArgumentException malformed(String tensor, String problem) {
+        return new IllegalArgumentException(file + " has a malformed header: tensor " + tensor + " " + problem);
+    }
+
+    private long bytesPer(String name, String dtype) {
         return switch (dtype) {
             case "F32" -> 4;
             case "F16", "BF16" -> 2;
-            default -> throw new IllegalArgumentException(file + ": unsupported tensor dtype " + dtype
-                    + " (supported: F32, F16, BF16)");
+            default -> throw new IllegalArgumentException(file + ": tensor " + name + " has unsupported tensor dtype "
+                    + dtype + " (supported: F32, F16, BF16)");
         };
     }
 
@@ -135,14 +174,22 @@ final class SafetensorsFile {
             throw new IllegalArgumentException("no weights in " + dir + ": neither model.safetensors nor"
                     + " model.safetensors.index.json exists");
         }
-        JsonObject weightMap = LlamaConfig.readJson(index).getAsJsonObject("weight_map");
-        if (weightMap == null) {
-            throw new IllegalArgumentException(index + " has no \"weight_map\"");
+        if (!(LlamaConfig.readJson(index).get("weight_map") instanceof JsonObject weightMap)) {
+            throw new IllegalArgumentException(index + " has no \"weight_map\" object");
         }
         Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> e : weightMap.entrySet()) {
-            String shardName = e.getValue().getAsString();
+            if (!(e.getValue() instanceof JsonPrimitive p && p.isString())) {
+                throw new IllegalArgumentException(index + ": the shard of " + e.getKey() + " is not a file name: "
+                        + e.getValue());
+            }
+            String shardName = p.getAsString();
             Path shard = dir.resolve(shardName);
+            // The index is data: it must not make the library open files outside the model folder.
+            if (!shard.toAbsolutePath().normalize().startsWith(dir.toAbsolutePath().normalize())) {
+                throw new IllegalArgumentException(index + " names shard " + shardName + " for " + e.getKey()
+                        + ", which is not a file of the model folder");
+            }
             if (!Files.isRegularFile(shard)) {
                 throw new IllegalArgumentException(index + " names shard " + shardName + " for " + e.getKey()
                         + ", but " + shard + " does not exist");
