@@ -30,6 +30,7 @@ public interface TargetModel extends AutoCloseable {
      * Opens a session whose cache holds up to {@code maxTokens} tokens.
      *
      * @throws IllegalArgumentException when {@code maxTokens} exceeds {@link #maxContext()}
+     * @throws DeviceMemoryException when the device cannot hold the cache
      */
     ModelSession newSession(int maxTokens);
 

@@ -71,6 +71,15 @@ public record LlamaConfig(
         return numHeads / numKvHeads;
     }
 
+    /** The number of weights in the checkpoint: embeddings, layers, final norm and (untied) output head. */
+    public long parameters() {
+        long d = hiddenSize;
+        long q = (long) numHeads * headDim;
+        long kv = (long) numKvHeads * headDim;
+        long layer = d * (q + 2 * kv) + q * d + 3 * d * intermediateSize + 2 * d + (attentionBias ? q + 2 * kv : 0);
+        return vocabSize * d * (tieWordEmbeddings ? 1 : 2) + numLayers * layer + d;
+    }
+
     /**
      * Reads {@code config.json} and {@code generation_config.json} (if present) of a model folder.
      *

@@ -1,6 +1,7 @@
 package dev.aded.verify;
 
 import ai.djl.Device;
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -55,6 +56,7 @@ public final class LlamaModel implements TargetModel {
      * Loads a Hugging Face model folder: f32 on the CPU, f16 on a GPU.
      *
      * @throws IllegalArgumentException naming the file and the problem for a bad config or bad weights
+     * @throws dev.aded.core.DeviceMemoryException when the device cannot hold the weights
      */
     public static LlamaModel load(Path modelDir, Device device) {
         if (!Files.isDirectory(modelDir)) {
@@ -67,10 +69,19 @@ public final class LlamaModel implements TargetModel {
             LlamaWeights w = LlamaWeights.build(config,
                     LlamaWeights.checkpoint(modelDir, SafetensorsFile.openModel(modelDir)), manager, dtype);
             return new LlamaModel(modelDir.getFileName().toString(), config, manager, w, dtype);
+        } catch (EngineException e) {
+            manager.close();
+            throw DeviceMemory.translate(e, weightsOf(modelDir.toString(), config, dtype), device);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    private static String weightsOf(String model, LlamaConfig config, DataType dtype) {
+        long n = config.parameters();
+        return String.format(java.util.Locale.ROOT, "the weights of %s (%.1fM parameters, %s as %s)", model, n / 1e6,
+                DeviceMemory.bytes((double) n * dtype.getNumOfBytes()), dtype);
     }
 
     /** A model of the given shape with random weights made on the device: for speed measurements. */
@@ -81,6 +92,9 @@ public final class LlamaModel implements TargetModel {
             LlamaWeights w = LlamaWeights.build(config, LlamaWeights.random(seed), manager, dtype);
             return new LlamaModel("random-" + config.numLayers() + "x" + config.hiddenSize(), config, manager, w,
                     dtype);
+        } catch (EngineException e) {
+            manager.close();
+            throw DeviceMemory.translate(e, weightsOf("a random model", config, dtype), device);
         } catch (RuntimeException e) {
             manager.close();
             throw e;

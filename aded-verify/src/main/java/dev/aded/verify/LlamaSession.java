@@ -1,5 +1,6 @@
 package dev.aded.verify;
 
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -45,13 +46,20 @@ final class LlamaSession implements ModelSession, TreeLogits {
         this.layers = model.config.numLayers();
         this.manager = model.manager.newSubManager();
         LlamaConfig c = model.config;
-        this.cache = (PtNDArray) manager.zeros(new Shape(layers, capacity, 2L * c.numKvHeads(), c.headDim()),
-                model.dtype);
-        this.layerCaches = new PtNDArray[layers];
-        for (int l = 0; l < layers; l++) {
-            layerCaches[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
+        Shape cacheShape = new Shape(layers, capacity, 2L * c.numKvHeads(), c.headDim());
+        try {
+            this.cache = (PtNDArray) manager.zeros(cacheShape, model.dtype);
+            this.layerCaches = new PtNDArray[layers];
+            for (int l = 0; l < layers; l++) {
+                layerCaches[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
+            }
+            this.zeros = (PtNDArray) manager.zeros(new Shape(Math.max(PREFILL_CHUNK, 1), capacity), model.dtype);
+        } catch (EngineException e) {
+            manager.close();
+            throw DeviceMemory.translate(e, "a KV cache of " + capacity + " tokens ("
+                    + DeviceMemory.bytes((double) cacheShape.size() * model.dtype.getNumOfBytes()) + ")",
+                    model.device);
         }
-        this.zeros = (PtNDArray) manager.zeros(new Shape(Math.max(PREFILL_CHUNK, 1), capacity), model.dtype);
     }
 
     @Override
@@ -79,7 +87,11 @@ final class LlamaSession implements ModelSession, TreeLogits {
                 }
             }
             newStep();
-            run(ids, depths, treeMask, n, false);
+            try {
+                run(ids, depths, treeMask, n, false);
+            } catch (EngineException e) {
+                throw DeviceMemory.translate(e, "a prefill pass over " + n + " tokens", model.device);
+            }
             cached += n;
         }
     }
@@ -108,7 +120,11 @@ final class LlamaSession implements ModelSession, TreeLogits {
             }
         }
         newStep();
-        logits = run(ids, depths, treeMask, n, true);
+        try {
+            logits = run(ids, depths, treeMask, n, true);
+        } catch (EngineException e) {
+            throw DeviceMemory.translate(e, "a forward pass over a tree of " + n + " nodes", model.device);
+        }
         long[] best = JniUtils.argMax(logits, -1, false).toLongArray();
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
