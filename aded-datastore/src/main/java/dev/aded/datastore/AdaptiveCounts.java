@@ -208,6 +208,11 @@ public final class AdaptiveCounts implements AdaptiveNgramCounts {
         return stripes[(int) ((key * 0x9E3779B97F4A7C15L) >>> 58)];
     }
 
+    /** How many corpus occurrences one observed token adds to its tri-gram and bigram. */
+    public int weight() {
+        return weight;
+    }
+
     /** Tokens observed since this overlay was made. */
     public long observedTokens() {
         return observed.sum();

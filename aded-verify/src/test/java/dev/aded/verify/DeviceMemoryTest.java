@@ -53,7 +53,7 @@ class DeviceMemoryTest {
                 "vm.overcommit_memory=1 would let a 1 TiB allocation succeed and then exhaust the host");
         try (LlamaModel model = LlamaModel.random(config(64, 8, 128, 256, 2, 1 << 21), Device.cpu(), 7);
              Generator generator = Generator.builder(model, null).build()) {
-            int tensors = model.manager.getManagedArrays().size();
+            int tensors = NativeMemory.liveTensors(model);
             int[] prompt = {1, 2, 3};
             GenerationConfig tooLong = GenerationConfig.builder().maxNewTokens((1 << 21) - 8).mode(Mode.AR).build();
             DeviceMemoryException e = assertThrows(DeviceMemoryException.class,
@@ -62,7 +62,7 @@ class DeviceMemoryTest {
             // prompt + new tokens + the bonus token, all in one cache
             int capacity = prompt.length + tooLong.maxNewTokens() + 1;
             assertTrue(msg.contains("a KV cache of " + capacity + " tokens (1024.0 GiB)") && msg.contains("cpu"), msg);
-            assertEquals(tensors, model.manager.getManagedArrays().size(), "the failed session left tensors behind");
+            assertEquals(tensors, NativeMemory.liveTensors(model), "the failed session left tensors behind");
 
             GenerationConfig small = GenerationConfig.builder().maxNewTokens(8).mode(Mode.AR).build();
             GenerationResult first = generator.generateTokens(prompt, small, null, new Cancellation());

@@ -7,35 +7,29 @@ import ai.djl.Device;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TreeLogits;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
  * Thousands of decoding steps must not grow native memory: every step's tensors are freed by the next step, and a
- * closed session frees its cache. Measured twice: the tensors DJL tracks, and the process's resident set less
- * what the JVM itself has committed (heap and non-heap), which is what an operator would see grow.
+ * closed session frees its cache. Measured both ways {@link NativeMemory} offers.
  */
 class NativeMemoryTest {
 
     @Test
-    void residentMemoryStaysFlatOverThousandsOfTokens() throws IOException {
+    void residentMemoryStaysFlatOverThousandsOfTokens() {
         try (LlamaModel model = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu())) {
             int[] tokens = new int[1800];
             tokens[0] = 1;
             decode(model, tokens, 300); // warm-up: allocator pools and JIT reach their working size
-            int arraysBefore = model.manager.getManagedArrays().size();
-            long before = nativeKb();
+            int arraysBefore = NativeMemory.liveTensors(model);
+            long before = NativeMemory.residentKb();
             int total = 0;
             for (int round = 0; round < 3; round++) {
                 total += decode(model, tokens, 800);
             }
-            long after = nativeKb();
+            long after = NativeMemory.residentKb();
             assertTrue(total >= 2400, "decoded " + total);
-            assertEquals(arraysBefore, model.manager.getManagedArrays().size(), "tensors left behind");
+            assertEquals(arraysBefore, NativeMemory.liveTensors(model), "tensors left behind");
             assertTrue(after - before < 32 * 1024, "native memory grew by " + (after - before) + " kB over "
                     + total + " tokens");
         }
@@ -58,17 +52,5 @@ class NativeMemoryTest {
             }
         }
         return steps;
-    }
-
-    private static long nativeKb() throws IOException {
-        System.gc();
-        MemoryMXBean jvm = ManagementFactory.getMemoryMXBean();
-        long jvmKb = (jvm.getHeapMemoryUsage().getCommitted() + jvm.getNonHeapMemoryUsage().getCommitted()) / 1024;
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) - jvmKb;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 }
