@@ -1,7 +1,11 @@
 package dev.aded.examples;
 
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Where the tests find the embedded model, its default datastore and the dev prompts. */
 final class EmbeddedModel {
@@ -10,6 +14,14 @@ final class EmbeddedModel {
     static final Path PROMPTS = Path.of("data", "code-dev.jsonl");
 
     private EmbeddedModel() {}
+
+    /** The prompts of the dev set, in file order. */
+    static List<String> devPrompts() throws IOException {
+        return Files.readAllLines(PROMPTS, StandardCharsets.UTF_8).stream()
+                .filter(l -> !l.isBlank())
+                .map(l -> JsonParser.parseString(l).getAsJsonObject().get("prompt").getAsString())
+                .toList();
+    }
 
     /** One pipeline over the embedded model and default datastore on the CPU, shared by a test class. */
     static Pipeline open() {

@@ -3,13 +3,10 @@ package dev.aded.examples;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Mode;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,10 +23,7 @@ class LosslessGreedyTest {
     @BeforeAll
     static void open() throws Exception {
         pipeline = EmbeddedModel.open();
-        prompts = Files.readAllLines(EmbeddedModel.PROMPTS, StandardCharsets.UTF_8).stream()
-                .filter(l -> !l.isBlank())
-                .map(l -> JsonParser.parseString(l).getAsJsonObject().get("prompt").getAsString())
-                .toList();
+        prompts = EmbeddedModel.devPrompts();
     }
 
     @AfterAll
