@@ -3,16 +3,23 @@ package dev.aded.verify;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.JMException;
+import javax.management.ObjectName;
 
 /**
  * Native memory as the leak tests see it, two ways: the tensors a model's DJL manager still tracks, and the
- * process's resident set less what the JVM itself has committed (heap and non-heap), which is what an operator
- * would see grow. Shared with aded-examples' tests through this module's test jar.
+ * process's resident set outside the Java heap and the JVM's own non-heap areas, which is what an operator would see
+ * grow. Shared with aded-examples' tests through this module's test jar.
  */
 public final class NativeMemory {
+    private static final Pattern HEAP_RANGE = Pattern.compile("\\[0x([0-9a-f]+), 0x([0-9a-f]+)\\)");
+    private static final Pattern MAPPING = Pattern.compile("^([0-9a-f]+)-([0-9a-f]+) .*");
+
     private NativeMemory() {}
 
     /** Tensors alive under the model's manager: its weights plus whatever sessions and steps hold. */
@@ -20,20 +27,52 @@ public final class NativeMemory {
         return model.manager.getManagedArrays().size();
     }
 
-    /** Resident kB outside the JVM's own heap and non-heap areas, after a garbage collection. */
+    /**
+     * Resident kB outside the Java heap and the JVM's non-heap areas, after a garbage collection. The heap's own
+     * resident pages are read from /proc/self/smaps rather than taken as its committed size: committed heap that
+     * was never touched is not resident, and a busy run touching more of it would otherwise look like native growth.
+     */
     public static long residentKb() {
         System.gc();
-        MemoryMXBean jvm = ManagementFactory.getMemoryMXBean();
-        long jvmKb = (jvm.getHeapMemoryUsage().getCommitted() + jvm.getNonHeapMemoryUsage().getCommitted()) / 1024;
+        long[] heap = heapRange();
+        long total = 0;
+        long inHeap = 0;
+        boolean heapMapping = false;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) - jvmKb;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                Matcher m = MAPPING.matcher(line);
+                if (m.matches()) {
+                    long start = Long.parseUnsignedLong(m.group(1), 16);
+                    long end = Long.parseUnsignedLong(m.group(2), 16);
+                    heapMapping = heap != null && start >= heap[0] && end <= heap[1];
+                } else if (line.startsWith("Rss:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    total += kb;
+                    inHeap += heapMapping ? kb : 0;
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+        long heapKb = heap != null ? inHeap
+                : ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1024;
+        return total - heapKb - ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted() / 1024;
+    }
+
+    /** The Java heap's reserved address range from the GC.heap_info diagnostic command (G1), or null. */
+    private static long[] heapRange() {
+        try {
+            ObjectName dcmd = new ObjectName("com.sun.management:type=DiagnosticCommand");
+            String info = (String) ManagementFactory.getPlatformMBeanServer().invoke(dcmd, "gcHeapInfo",
+                    new Object[] {null}, new String[] {String[].class.getName()});
+            List<String> lines = info.lines().toList();
+            Matcher m = HEAP_RANGE.matcher(lines.isEmpty() ? "" : lines.get(0));
+            if (lines.get(0).contains("garbage-first heap") && m.find()) {
+                return new long[] {Long.parseUnsignedLong(m.group(1), 16), Long.parseUnsignedLong(m.group(2), 16)};
+            }
+        } catch (JMException | RuntimeException e) {
+            // Not HotSpot, or another output format: fall back to the committed heap.
+        }
+        return null;
     }
 }
