@@ -56,9 +56,9 @@ public record LlamaConfig(
         require(rmsNormEps >= 0 && Double.isFinite(rmsNormEps), "rms_norm_eps must be a finite number >= 0, got "
                 + rmsNormEps);
         require(maxPositions > 0, "max_position_embeddings must be positive, got " + maxPositions);
-        // The RoPE tables are Java arrays of 2 rows per position: past 2^31 entries the size would wrap around.
-        require((long) maxPositions * 2 * headDim < Integer.MAX_VALUE - 8, "max_position_embeddings (" + maxPositions
-                + ") x head_dim (" + headDim + ") is too large: the RoPE tables would exceed 2^31 entries");
+        // The RoPE table is one Java array of 4·head_dim floats per position: past 2^31 entries its size would wrap.
+        require((long) maxPositions * 4 * headDim < Integer.MAX_VALUE - 8, "max_position_embeddings (" + maxPositions
+                + ") x head_dim (" + headDim + ") is too large: the RoPE table would exceed 2^31 entries");
     }
 
     private static void require(boolean ok, String message) {
