@@ -2,6 +2,7 @@ package dev.aded.verify;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,12 +29,20 @@ public final class NativeMemory {
     }
 
     /**
-     * Resident kB outside the Java heap and the JVM's non-heap areas, after a garbage collection. The heap's own
-     * resident pages are read from /proc/self/smaps rather than taken as its committed size: committed heap that
-     * was never touched is not resident, and a busy run touching more of it would otherwise look like native growth.
+     * Resident kB outside the Java heap, the JVM's non-heap areas and its direct and mapped buffers, after a garbage
+     * collection. The heap's own resident pages are read from /proc/self/smaps rather than taken as its committed
+     * size: committed heap that was never touched is not resident, and a busy run touching more of it would
+     * otherwise look like native growth. Direct buffers (DJL copies each step's inputs through one) wait for a
+     * collection to be freed, so they are the JVM's to reclaim, not a native leak.
      */
     public static long residentKb() {
         System.gc();
+        try {
+            // Direct buffers are freed by their cleaners, on a JVM thread, after the collection found them.
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         long[] heap = heapRange();
         long total = 0;
         long inHeap = 0;
@@ -56,7 +65,12 @@ public final class NativeMemory {
         }
         long heapKb = heap != null ? inHeap
                 : ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1024;
-        return total - heapKb - ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted() / 1024;
+        long buffersKb = 0;
+        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+            buffersKb += pool.getMemoryUsed() / 1024; // direct and mapped buffers: the JVM's, freed through GC
+        }
+        return total - heapKb - buffersKb
+                - ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted() / 1024;
     }
 
     /** The Java heap's reserved address range from the GC.heap_info diagnostic command (G1), or null. */
