@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Runs every prompt of a JSONL file through each mode, greedy, and reports speed, acceptance and whether each
- * output equals plain decoding's, as JSON, a table and an HTML report with charts.
+ * output equals plain decoding's, as JSON, a table and an HTML report with charts. Modes take turns prompt by
+ * prompt.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark modes over a JSONL prompt file (field 'prompt'); writes JSON, a table and an HTML"
@@ -85,27 +86,37 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("drafter", model.drafter);
             out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
-            JsonObject byMode = new JsonObject();
+            Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
+            Map<Mode, ModeRun> runs = new LinkedHashMap<>();
             Map<Mode, int[][]> outputs = new LinkedHashMap<>();
             for (Mode mode : order) {
                 GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
                         .treeBudget(treeBudget).build();
                 // Warm-up (JIT, allocator) in plain decoding, so no mode's drafter learns from text outside the run.
                 p.generator().generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
-                ModeRun run = new ModeRun();
-                int[][] tokens = new int[texts.size()][];
-                for (int i = 0; i < texts.size(); i++) {
-                    GenerationResult r = p.generator().generate(texts.get(i), config, null, new Cancellation());
-                    tokens[i] = r.tokens();
-                    run.add(r.stats());
-                    System.err.printf(Locale.ROOT, "\r%s %d/%d", mode.id(), i + 1, texts.size());
+                configs.put(mode, config);
+                runs.put(mode, new ModeRun());
+                outputs.put(mode, new int[texts.size()][]);
+            }
+            // Modes take turns on each prompt, so that a machine slowing down or speeding up (a shared host, clock
+            // changes) weighs on all of them alike; each mode still sees the prompts in file order, so the adaptive
+            // counts learn from the same sequence as in a run of that mode alone.
+            for (int i = 0; i < texts.size(); i++) {
+                for (Mode mode : order) {
+                    GenerationResult r = p.generator().generate(texts.get(i), configs.get(mode), null,
+                            new Cancellation());
+                    outputs.get(mode)[i] = r.tokens();
+                    runs.get(mode).add(r.stats());
                 }
-                System.err.println();
-                outputs.put(mode, tokens);
-                JsonObject m = run.toJson();
-                int[][] ar = outputs.get(Mode.AR);
+                System.err.printf(Locale.ROOT, "\rprompt %d/%d", i + 1, texts.size());
+            }
+            System.err.println();
+            JsonObject byMode = new JsonObject();
+            int[][] ar = outputs.get(Mode.AR);
+            for (Mode mode : order) {
+                JsonObject m = runs.get(mode).toJson();
                 if (ar != null) {
-                    m.add("differences", NearTies.compare(p, texts, ar, tokens));
+                    m.add("differences", NearTies.compare(p, texts, ar, outputs.get(mode)));
                     m.addProperty("identical_to_ar", texts.size() - m.getAsJsonArray("differences").size());
                 }
                 byMode.add(mode.id(), m);

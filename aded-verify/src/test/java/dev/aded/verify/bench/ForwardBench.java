@@ -11,7 +11,7 @@ import java.util.Locale;
 
 /**
  * Forward-pass latency of a model for trees of 1, 16, 64 (and 128) nodes over a given context, median of many
- * passes after a warm-up. Prints one line per tree size.
+ * passes after a warm-up, the sizes interleaved. Prints one line per tree size.
  *
  * <pre>
  * java -cp ... dev.aded.verify.bench.ForwardBench [MODEL_DIR|random7b] [cpu|gpu] [context] [sizes,...]
@@ -33,36 +33,58 @@ public final class ForwardBench {
             for (int i = 0; i < context; i++) {
                 prompt[i] = 3 + (i * 7919) % (model.vocabSize() - 3);
             }
-            for (int n : sizes) {
-                double[] ms = measure(model, prompt, n, device.isGpu() ? 50 : 100);
-                System.out.printf(Locale.ROOT, "tree %4d nodes: median %.3f ms, p10 %.3f, p90 %.3f%n", n,
-                        ms[ms.length / 2], ms[ms.length / 10], ms[ms.length * 9 / 10]);
+            double[][] ms = measure(model, prompt, sizes, device.isGpu() ? 100 : 50);
+            for (int k = 0; k < sizes.length; k++) {
+                double[] t = ms[k];
+                System.out.printf(Locale.ROOT, "tree %4d nodes: median %.3f ms, p10 %.3f, p90 %.3f%n", sizes[k],
+                        t[t.length / 2], t[t.length / 10], t[t.length * 9 / 10]);
             }
         }
     }
 
-    /** Sorted per-pass times: each pass verifies a tree (a chain, like a draft) and commits its root. */
-    private static double[] measure(LlamaModel model, int[] prompt, int nodes, int passes) {
-        DraftTree tree = new DraftTree(nodes);
-        double[] ms = new double[passes];
-        try (ModelSession s = model.newSession(prompt.length + passes + nodes + 10)) {
-            s.prefill(prompt, 0, prompt.length - 1);
-            int last = prompt[prompt.length - 1];
+    /**
+     * Sorted per-pass times for each tree size: each pass verifies a tree (a chain, like a draft) and commits its
+     * root. The sizes take turns pass by pass, each in its own session, so that a host slowing down or speeding up
+     * weighs on all sizes alike.
+     */
+    private static double[][] measure(LlamaModel model, int[] prompt, int[] sizes, int passes) {
+        double[][] ms = new double[sizes.length][passes];
+        ModelSession[] sessions = new ModelSession[sizes.length];
+        int[] last = new int[sizes.length];
+        DraftTree[] trees = new DraftTree[sizes.length];
+        try {
+            for (int k = 0; k < sizes.length; k++) {
+                sessions[k] = model.newSession(prompt.length + passes + sizes[k] + 10);
+                sessions[k].prefill(prompt, 0, prompt.length - 1);
+                last[k] = prompt[prompt.length - 1];
+                trees[k] = new DraftTree(sizes[k]);
+            }
             for (int i = -5; i < passes; i++) {
-                tree.reset(last);
-                int node = 0;
-                for (int k = 1; k < nodes; k++) {
-                    node = tree.add(node, 3 + k, 1f);
+                for (int k = 0; k < sizes.length; k++) {
+                    DraftTree tree = trees[k];
+                    tree.reset(last[k]);
+                    int node = 0;
+                    for (int j = 1; j < sizes[k]; j++) {
+                        node = tree.add(node, 3 + j, 1f);
+                    }
+                    long t0 = System.nanoTime();
+                    last[k] = sessions[k].forward(tree).argmax(0);
+                    sessions[k].commit(new int[] {0}, 1);
+                    if (i >= 0) {
+                        ms[k][i] = (System.nanoTime() - t0) / 1e6;
+                    }
                 }
-                long t0 = System.nanoTime();
-                last = s.forward(tree).argmax(0);
-                s.commit(new int[] {0}, 1);
-                if (i >= 0) {
-                    ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        } finally {
+            for (ModelSession s : sessions) {
+                if (s != null) {
+                    s.close();
                 }
             }
         }
-        Arrays.sort(ms);
+        for (double[] t : ms) {
+            Arrays.sort(t);
+        }
         return ms;
     }
 
