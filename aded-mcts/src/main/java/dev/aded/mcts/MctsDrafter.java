@@ -43,13 +43,11 @@ public final class MctsDrafter implements Drafter {
 
     @Override
     public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
-        int nodes = Math.min(budget, tree.capacity() - tree.size());
-        if (nodes <= 0 || maxDepth <= 0) {
-            search.reset(context[length - 1], -1, 1);
+        int nodes = search.begin(context, length, budget, maxDepth, tree, distribution);
+        if (nodes == 0) {
             return;
         }
         children = distribution.childLimit(nodes);
-        search.reset(context[length - 1], length >= 2 ? context[length - 2] : -1, 1 + nodes * children);
         this.maxDepth = maxDepth;
         if (path.length < maxDepth + 1) {
             path = new int[maxDepth + 1];

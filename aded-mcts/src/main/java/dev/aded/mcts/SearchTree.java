@@ -58,6 +58,23 @@ final class SearchTree {
     }
 
     /**
+     * Starts a step: returns the nodes the drafter may choose (the budget, within the tree's room) and roots the
+     * search at the context's last token, sized for that many nodes of up to {@code distribution.childLimit(nodes)}
+     * candidates each. With no room or no depth the search is left empty, so learning sees no selection, and 0 is
+     * returned.
+     */
+    int begin(int[] context, int length, int budget, int maxDepth, DraftTree tree, DraftDistribution distribution) {
+        int nodes = Math.min(budget, tree.capacity() - tree.size());
+        if (nodes <= 0 || maxDepth <= 0) {
+            reset(context[length - 1], -1, 1);
+            return 0;
+        }
+        int capacity = 1 + nodes * distribution.childLimit(nodes);
+        reset(context[length - 1], length >= 2 ? context[length - 2] : -1, capacity);
+        return nodes;
+    }
+
+    /**
      * Empties the tree for a step that may create up to {@code capacity} nodes; the root carries the context's last
      * token and {@code prevToken} (or -1) is the one before it, the first half of the root's tri-gram context.
      */
