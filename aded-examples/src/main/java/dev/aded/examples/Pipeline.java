@@ -26,9 +26,11 @@ public final class Pipeline implements AutoCloseable {
     private final Datastore datastore;
     private final AdaptiveCounts counts;
     private final Generator generator;
+    private final String drafter;
 
     private Pipeline(LlamaModel model, Tokenizer tokenizer, Datastore datastore, AdaptiveCounts counts,
-            Generator generator) {
+            Generator generator, String drafter) {
+        this.drafter = drafter;
         this.model = model;
         this.tokenizer = tokenizer;
         this.datastore = datastore;
@@ -36,23 +38,25 @@ public final class Pipeline implements AutoCloseable {
         this.generator = generator;
     }
 
-    /** Opens a pipeline with the MCTS drafter. */
+    /** Opens a pipeline with the device's default drafter and the context-lookup branch. */
     public static Pipeline open(Path modelDir, Path datastoreFile, String device) {
-        return open(modelDir, datastoreFile, device, "mcts", true);
+        return open(modelDir, datastoreFile, device, "auto", true);
     }
 
     /**
      * @param datastoreFile the tri-gram datastore, or null for a generator without the {@code aded} mode
      * @param device {@code cpu} or {@code gpu}
-     * @param drafter {@code mcts} (ADED's search) or {@code best-first} (the most probable nodes first)
+     * @param drafter {@code mcts} (ADED's search), {@code best-first} (the most probable nodes first) or
+     *     {@code auto}: MCTS on a GPU, best-first on the CPU, where each measured ahead (docs/benchmarks.md)
      * @param contextLookup whether the tree also gets the prompt-lookup branch ({@link ContextLookup})
      */
     public static Pipeline open(Path modelDir, Path datastoreFile, String device, String drafter,
             boolean contextLookup) {
         Device dev = parseDevice(device);
-        if (!drafter.equals("mcts") && !drafter.equals("best-first")) {
-            throw new IllegalArgumentException("unknown drafter '" + drafter + "': expected mcts or best-first");
+        if (!drafter.equals("mcts") && !drafter.equals("best-first") && !drafter.equals("auto")) {
+            throw new IllegalArgumentException("unknown drafter '" + drafter + "': expected mcts, best-first or auto");
         }
+        boolean mcts = drafter.equals("mcts") || drafter.equals("auto") && dev.isGpu();
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         Datastore datastore = null;
         LlamaModel model = null;
@@ -65,11 +69,11 @@ public final class Pipeline implements AutoCloseable {
             model = LlamaModel.load(modelDir, dev);
             Generator.Builder b = Generator.builder(model, tokenizer).chatTemplate(ChatTemplate.load(modelDir));
             if (counts != null) {
-                DrafterFactory f = drafter.equals("mcts") ? new MctsDrafterFactory(counts)
-                        : new BestFirstDrafterFactory(counts);
+                DrafterFactory f = mcts ? new MctsDrafterFactory(counts) : new BestFirstDrafterFactory(counts);
                 b.drafter(contextLookup ? ContextLookup.around(f) : f);
             }
-            return new Pipeline(model, tokenizer, datastore, counts, b.build());
+            return new Pipeline(model, tokenizer, datastore, counts, b.build(),
+                    counts == null ? null : mcts ? "mcts" : "best-first");
         } catch (RuntimeException e) {
             if (model != null) {
                 model.close();
@@ -133,6 +137,11 @@ public final class Pipeline implements AutoCloseable {
 
     public Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** The drafter of the aded mode, {@code mcts} or {@code best-first}; null without a datastore. */
+    public String drafter() {
+        return drafter;
     }
 
     /** The adaptive counts the generator learns into, or null without a datastore. */

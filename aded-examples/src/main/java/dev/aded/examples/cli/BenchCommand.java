@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("device", p.model().device());
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
-            out.addProperty("drafter", model.drafter);
+            out.addProperty("drafter", p.drafter());
             out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();

@@ -17,8 +17,8 @@ final class ModelOptions {
     @Option(names = "--device", paramLabel = "cpu|gpu", defaultValue = "cpu", description = "where the model runs")
     String device;
 
-    @Option(names = "--drafter", paramLabel = "mcts|best-first", defaultValue = "mcts",
-            description = "how the aded mode grows its draft tree (default: ${DEFAULT-VALUE})")
+    @Option(names = "--drafter", paramLabel = "mcts|best-first|auto", defaultValue = "auto",
+            description = "how the aded mode grows its draft tree; auto: mcts on a GPU, best-first on the CPU")
     String drafter;
 
     @Option(names = "--context-lookup", paramLabel = "true|false", defaultValue = "true", arity = "1",
