@@ -2,13 +2,13 @@ package dev.aded.examples;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import dev.aded.core.ContextLookup;
+import dev.aded.core.DrafterFactory;
 import dev.aded.core.Generator;
 import dev.aded.core.text.ChatTemplate;
 import dev.aded.core.text.Tokenizer;
 import dev.aded.datastore.AdaptiveCounts;
 import dev.aded.datastore.Datastore;
-import dev.aded.core.ContextLookup;
-import dev.aded.core.DrafterFactory;
 import dev.aded.mcts.BestFirstDrafterFactory;
 import dev.aded.mcts.MctsDrafterFactory;
 import dev.aded.verify.LlamaModel;

@@ -194,6 +194,9 @@ public final class LlamaModel implements TargetModel {
         JniUtils.indexSet(layerCache, JniUtils.slice(roped, 1, qH, heads, 1), new long[] {cached},
                 new long[] {len}, ONE);
         PtNDArray past = JniUtils.slice(layerCache, 0, 0, len, 1); // [len, 2kvH, D]
+        // Views of the cache would belong to the session's manager and pile up there: make this one, and what is
+        // derived from it, the step's.
+        past.attach(h.getManager());
         PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, len]
         PtNDArray values = JniUtils.permute(JniUtils.slice(past, 1, kvH, 2L * kvH, 1), new long[] {1, 0, 2});
         // Queries grouped under the kv head they share (HF's repeat_kv order), rows ordered (group, token).

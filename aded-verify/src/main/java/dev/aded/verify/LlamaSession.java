@@ -168,7 +168,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
                 new long[] {n, n}), model.dtype, model.device);
         PtNDArray rope = JniUtils.reshape(JniUtils.embedding(rows, (PtNDArray) model.ropeTable, false),
                 new long[] {n, heads, 2, c.headDim()});
-        PtNDArray past = JniUtils.slice(JniUtils.slice(zeros, 0, 0, n, 1), 1, 0, cached, 1);
+        PtNDArray zeroRows = JniUtils.slice(zeros, 0, 0, n, 1);
+        zeroRows.attach(m); // a view of a session tensor, made the step's so that it goes with the step
+        PtNDArray past = JniUtils.slice(zeroRows, 1, 0, cached, 1);
         PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
         PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) model.weights.embed, false);
         for (int l = 0; l < layers; l++) {
@@ -204,8 +206,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
             }
             // Later path nodes sit at higher rows than earlier ones, so copying in order never overwrites a row
             // still to be read. One copy moves the row of every layer.
-            PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1);
-            JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers, dst + 1}, ONES2);
+            try (PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1)) {
+                JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers, dst + 1}, ONES2);
+            }
         }
         cached += count;
         lastSize = 0;

@@ -35,6 +35,28 @@ class NativeMemoryTest {
         }
     }
 
+    @Test
+    void aLongSessionHoldsNoMoreTensorsThanAShortOne() {
+        try (LlamaModel model = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+                ModelSession s = model.newSession(700)) {
+            DraftTree tree = new DraftTree(3);
+            int[] counts = new int[2];
+            int last = 1;
+            for (int step = 0; step < 300; step++) {
+                tree.reset(last);
+                tree.add(0, 10, 0.5f);
+                tree.add(0, 11, 0.5f);
+                last = s.forward(tree).argmax(0);
+                // Keep the second sibling's row on odd steps, so that compaction copies rows as well.
+                s.commit(step % 2 == 0 ? new int[] {0} : new int[] {0, 2}, step % 2 == 0 ? 1 : 2);
+                if (step == 49 || step == 299) {
+                    counts[step == 49 ? 0 : 1] = NativeMemory.liveTensors(model);
+                }
+            }
+            assertEquals(counts[0], counts[1], "tensors held after 50 and after 300 steps of one session");
+        }
+    }
+
     /** Greedy decoding of {@code steps} tokens with tree-shaped steps (a chain plus a sibling), as the loop does. */
     private static int decode(LlamaModel model, int[] tokens, int steps) {
         DraftTree tree = new DraftTree(3);
