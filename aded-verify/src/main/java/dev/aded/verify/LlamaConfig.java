@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -202,12 +203,23 @@ public record LlamaConfig(
             throw new IllegalArgumentException("missing \"" + key + "\"");
         }
         JsonElement e = o.get(key);
+        OptionalLong v = wholeNumber(e);
+        if (v.isEmpty() || v.getAsLong() != (int) v.getAsLong()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an integer, got " + e);
+        }
+        return (int) v.getAsLong();
+    }
+
+    /**
+     * A JSON whole number, exactly; empty for anything else (a fraction, text, an array, beyond a long). Gson's
+     * getAsInt/getAsLong would wrap 2^32 + 64 around to 64 and cut 64.5 down without a word.
+     */
+    static OptionalLong wholeNumber(JsonElement e) {
         try {
-            // Exact: Gson's getAsInt would wrap 2^32 + 64 around to 64 and cut 64.5 down without a word.
-            return e.getAsBigDecimal().intValueExact();
+            return OptionalLong.of(e.getAsBigDecimal().longValueExact());
         } catch (NumberFormatException | ArithmeticException | IllegalStateException
                 | UnsupportedOperationException ex) {
-            throw new IllegalArgumentException("\"" + key + "\" must be an integer, got " + e);
+            return OptionalLong.empty();
         }
     }
 

@@ -18,12 +18,13 @@ import java.util.Map;
  * <ul>
  *   <li><b>Fused projections.</b> q, k and v are one matrix (q rows pre-scaled by 1/√headDim, so attention needs no
  *       separate scaling), gate and up are another.
- *   <li><b>RMSNorm as one op.</b> The hidden state carries extra columns, the first holding the constant c = √(d·eps), so
- *       {@code normalize(h)} = h / √(‖x‖² + d·eps). A following linear layer whose weight is W·diag(w)·√d with zero
- *       extra columns then gets W·(w ⊙ x / √(mean(x²) + eps)): exactly RMSNorm then the projection. Projections that
- *       write back into the residual stream get zero extra rows, so c survives every residual add. The extra
- *       columns are {@link #EXTRA} wide, c and zeros, so that the width stays a multiple of 8: f16 tensor-core
- *       GEMMs need it, and with one extra column a 64-token pass of a 7B model ran 10 times slower on an H100.
+ *   <li><b>RMSNorm as a plain L2 normalisation.</b> The hidden state carries extra columns, the first holding the
+ *       constant c = √(d·eps), so h / ‖h‖ = h / √(‖x‖² + d·eps) ({@code LlamaModel.normalized}: a norm and a
+ *       division). A following linear layer whose weight is W·diag(w)·√d with zero extra columns then gets
+ *       W·(w ⊙ x / √(mean(x²) + eps)): exactly RMSNorm then the projection. Projections that write back into
+ *       the residual stream get zero extra rows, so c survives every residual add. The extra columns are
+ *       {@link #EXTRA} wide, c and zeros, so that the width stays a multiple of 8: f16 tensor-core GEMMs need it,
+ *       and with one extra column a 64-token pass of a 7B model ran 10 times slower on an H100.
  *   <li><b>RoPE in the projection.</b> The q/k/v matrix holds every head twice, as is and rotated half, so the
  *       rotation needs no matmul of its own (see {@code withRotated}).
  * </ul>

@@ -18,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * One {@code .safetensors} file, memory-mapped: an 8-byte little-endian header length, a JSON header naming each
@@ -130,12 +131,11 @@ final class SafetensorsFile {
         }
         long[] out = new long[a.size()];
         for (int i = 0; i < out.length; i++) {
-            try {
-                out[i] = a.get(i).getAsBigDecimal().longValueExact();
-            } catch (NumberFormatException | ArithmeticException | IllegalStateException
-                    | UnsupportedOperationException e) {
+            OptionalLong v = LlamaConfig.wholeNumber(a.get(i));
+            if (v.isEmpty()) {
                 throw malformed(name, "has a non-integer in \"" + key + "\": " + a);
             }
+            out[i] = v.getAsLong();
         }
         return out;
     }
