@@ -1,5 +1,6 @@
 package dev.aded.verify;
 
+import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.BufferPoolMXBean;
@@ -33,7 +34,9 @@ public final class NativeMemory {
      * collection. The heap's own resident pages are read from /proc/self/smaps rather than taken as its committed
      * size: committed heap that was never touched is not resident, and a busy run touching more of it would
      * otherwise look like native growth. Direct buffers (DJL copies each step's inputs through one) wait for a
-     * collection to be freed, so they are the JVM's to reclaim, not a native leak.
+     * collection to be freed, so they are the JVM's to reclaim, not a native leak. What glibc's allocator holds
+     * free (per-thread arenas keep what busy threads released) is handed back to the system first, so the figure is
+     * memory in use, not the allocator's pools, whose size depends on how the threads happened to interleave.
      */
     public static long residentKb() {
         System.gc();
@@ -43,6 +46,7 @@ public final class NativeMemory {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        trimAllocator();
         long[] heap = heapRange();
         long total = 0;
         long inHeap = 0;
@@ -71,6 +75,15 @@ public final class NativeMemory {
         }
         return total - heapKb - buffersKb
                 - ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted() / 1024;
+    }
+
+    /** glibc's malloc_trim(0): releases the free memory of every arena; absent on other C libraries. */
+    private static void trimAllocator() {
+        try {
+            NativeLibrary.getInstance("c").getFunction("malloc_trim").invokeInt(new Object[] {0});
+        } catch (UnsatisfiedLinkError e) {
+            // musl and others have no malloc_trim; their pools then count as resident.
+        }
     }
 
     /** The Java heap's reserved address range from the GC.heap_info diagnostic command (G1), or null. */
