@@ -2,7 +2,8 @@
 # Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
 # build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
 #
-#   aded-examples/gpu/run-on-device.sh [smoke] [datastore] [bench] [forward] ...   (no argument: all four)
+#   aded-examples/gpu/run-on-device.sh [smoke] [datastore] [bench] [bench-best-first] [forward] ...
+#   (no argument: all five)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries).
@@ -10,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/gpu-results}
 mkdir -p "$out"
-steps=${*:-smoke datastore bench forward}
+steps=${*:-smoke datastore bench bench-best-first forward}
 model=$root/aded-examples/models/code-15m
 prompts=$root/.gpu/prompts.jsonl
 work=${ADED_GPU_WORK:-/tmp/aded-gpu}
@@ -55,11 +56,15 @@ for step in $steps; do
         --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
-    bench)
+    bench|bench-best-first)
       ds=$work/python.aded
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
+    ;;&
+    bench)
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
         --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      ;;
+    bench-best-first)
       # the other drafter, against its own plain-decoding run
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,aded \
         --drafter best-first --max-new-tokens 128 --json "$out/bench-gpu-best-first.json" 2>&1 \
@@ -69,6 +74,6 @@ for step in $steps; do
       "${java[@]}" dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 | tee "$out/forward-7b.txt"
       "${java[@]}" dev.aded.verify.bench.ForwardBench "$model" gpu 512 1,16,64,128 2>&1 | tee "$out/forward-15m.txt"
       ;;
-    *) echo "unknown step '$step': expected smoke, datastore, bench or forward" >&2; exit 2 ;;
+    *) echo "unknown step '$step': expected smoke, datastore, bench, bench-best-first or forward" >&2; exit 2 ;;
   esac
 done

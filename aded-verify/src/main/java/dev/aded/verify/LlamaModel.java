@@ -174,6 +174,8 @@ public final class LlamaModel implements TargetModel {
      * division (see {@link LlamaWeights}).
      *
      * @param rope the RoPE factors of each token and head, [n, heads, 2, headDim]
+     * @param mask additive attention mask [g·n, cached + n], rows in {@link #grouped} order; null for one token,
+     *     which attends to everything
      * @param layerCache this layer's cache rows, [capacity, 2·kvHeads, headDim]
      */
     PtNDArray layer(int l, PtNDArray h, PtNDArray rope, PtNDArray mask, PtNDArray layerCache,
@@ -199,16 +201,13 @@ public final class LlamaModel implements TargetModel {
         past.attach(h.getManager());
         PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, len]
         PtNDArray values = JniUtils.permute(JniUtils.slice(past, 1, kvH, 2L * kvH, 1), new long[] {1, 0, 2});
-        // Queries grouped under the kv head they share (HF's repeat_kv order), rows ordered (group, token).
-        PtNDArray q = JniUtils.reshape(JniUtils.permute(
-                JniUtils.reshape(JniUtils.slice(roped, 1, 0, qH, 1), new long[] {n, kvH, g, hd}),
-                new long[] {1, 2, 0, 3}), new long[] {kvH, (long) g * n, hd});
-        PtNDArray scores = JniUtils.add(
-                JniUtils.reshape(JniUtils.matmul(q, keysT), new long[] {kvH, g, n, len}), mask);
+        PtNDArray q = grouped(JniUtils.slice(roped, 1, 0, qH, 1), n, kvH, g, hd);
+        PtNDArray scores = JniUtils.matmul(q, keysT); // [kvH, g·n, len]
+        if (mask != null) {
+            scores = JniUtils.add(scores, mask);
+        }
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray probs = JniUtils.reshape(JniUtils.softmax(scores, -1, dtype), new long[] {kvH, (long) g * n, len});
-        PtNDArray o = JniUtils.reshape(JniUtils.matmul(probs, values), new long[] {kvH, g, n, hd});
-        o = JniUtils.reshape(JniUtils.permute(o, new long[] {2, 0, 1, 3}), new long[] {n, (long) qH * hd});
+        PtNDArray o = ungrouped(JniUtils.matmul(JniUtils.softmax(scores, -1, dtype), values), n, kvH, g, hd);
         h = JniUtils.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
         PtNDArray gu = JniUtils.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
         int inter = c.intermediateSize();
@@ -216,6 +215,28 @@ public final class LlamaModel implements TargetModel {
         PtNDArray up = JniUtils.slice(gu, 1, inter, 2L * inter, 1);
         PtNDArray act = JniUtils.mul(JniUtils.mul(gate, JniUtils.sigmoid(gate)), up);
         return JniUtils.linear(act, (PtNDArray) weights.down[l], h);
+    }
+
+    /**
+     * Queries [n, qH, D] grouped under the kv head they share (HF's repeat_kv order), rows ordered (group, token):
+     * [kvH, g·n, D]. A single token needs no permute, and single tokens are every step of plain decoding.
+     */
+    private static PtNDArray grouped(PtNDArray q, int n, int kvH, int g, int hd) {
+        if (n == 1) {
+            return JniUtils.reshape(q, new long[] {kvH, g, hd});
+        }
+        return JniUtils.reshape(JniUtils.permute(JniUtils.reshape(q, new long[] {n, kvH, g, hd}),
+                new long[] {1, 2, 0, 3}), new long[] {kvH, (long) g * n, hd});
+    }
+
+    /** The inverse of {@link #grouped}: attention outputs [kvH, g·n, D] back to token rows [n, qH·D]. */
+    private static PtNDArray ungrouped(PtNDArray o, int n, int kvH, int g, int hd) {
+        long width = (long) kvH * g * hd;
+        if (n == 1) {
+            return JniUtils.reshape(o, new long[] {1, width});
+        }
+        return JniUtils.reshape(JniUtils.permute(JniUtils.reshape(o, new long[] {kvH, g, n, hd}),
+                new long[] {2, 0, 1, 3}), new long[] {n, width});
     }
 
     /**

@@ -164,14 +164,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
         PtNDArray tokens = JniUtils.to(JniUtils.slice(all, 0, 0, n, 1), DataType.INT64, model.device);
         PtNDArray rows = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n, n + (long) n * heads, 1),
                 new long[] {n, heads}), DataType.INT64, model.device);
-        PtNDArray tree = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n + (long) n * heads, input.length, 1),
-                new long[] {n, n}), model.dtype, model.device);
         PtNDArray rope = JniUtils.reshape(JniUtils.embedding(rows, (PtNDArray) model.ropeTable, false),
                 new long[] {n, heads, 2, c.headDim()});
-        PtNDArray zeroRows = JniUtils.slice(zeros, 0, 0, n, 1);
-        zeroRows.attach(m); // a view of a session tensor, made the step's so that it goes with the step
-        PtNDArray past = JniUtils.slice(zeroRows, 1, 0, cached, 1);
-        PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
+        PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
         PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) model.weights.embed, false);
         for (int l = 0; l < layers; l++) {
             h = model.layer(l, h, rope, mask, layerCaches[l], cached, n);
@@ -180,6 +175,21 @@ final class LlamaSession implements ModelSession, TreeLogits {
             return null;
         }
         return JniUtils.linear(LlamaModel.normalized(h), (PtNDArray) model.weights.lmHead, null);
+    }
+
+    /**
+     * The step's additive mask [g·n, cached + n]: the past open to all, the tree part from the step's input, tiled
+     * once per step into the layers' (group, token) row order.
+     */
+    private PtNDArray mask(PtNDArray input, long from, long to, int n) {
+        PtNDArray tree = JniUtils.to(JniUtils.reshape(JniUtils.slice(input, 0, from, to, 1), new long[] {n, n}),
+                model.dtype, model.device);
+        PtNDArray zeroRows = JniUtils.slice(zeros, 0, 0, n, 1);
+        zeroRows.attach(step); // a view of a session tensor, made the step's so that it goes with the step
+        PtNDArray past = JniUtils.slice(zeroRows, 1, 0, cached, 1);
+        PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
+        int g = model.config.groupSize();
+        return g == 1 ? mask : JniUtils.tile(mask, new long[] {g, 1});
     }
 
     /** Closes the previous step's temporaries and opens a scope for this one's. */
