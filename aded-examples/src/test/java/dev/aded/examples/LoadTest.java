@@ -23,13 +23,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
  * Sixteen threads share one model and one datastore for 320 generations (dev prompts; aded, pld and ar; greedy and
  * seeded sampling). Every output must equal the single-threaded output of the same call, the adaptive counts must
- * hold every token the aded generations fed back, counted one by one, no tensor may outlive its generation, and
- * resident native memory must level off rather than grow with the work.
+ * hold every token the aded generations fed back, counted one by one, no tensor may outlive its generation,
+ * resident native memory must level off rather than grow with the work, and most of what the threads took must come
+ * back when they end.
  */
 class LoadTest {
     private static final int THREADS = 16;
@@ -37,8 +39,12 @@ class LoadTest {
     private static final int PROMPTS = 8;
     private static final Mode[] MODES = {Mode.ADED, Mode.PLD, Mode.AR};
     private static final int ROUNDS = 4;
-    /** Native growth tolerated over the last three rounds (NativeMemoryTest's figure). */
-    private static final long RESIDENT_SLACK_KB = 32 * 1024;
+    /**
+     * Native growth tolerated over the second half of the run. Under 16 threads the readings move by up to 45 MB
+     * from round to round with no trend (the allocator's arenas); a session's KV cache left behind by each call
+     * (about 1.8 MB for these prompts) would add some 290 MB over those 160 generations.
+     */
+    private static final long RESIDENT_SLACK_KB = 64 * 1024;
 
     /** One kind of call: a dev prompt, a mode, and greedy decoding or sampling with the prompt's own seed. */
     private record Call(int prompt, Mode mode, boolean sampled) {
@@ -70,6 +76,8 @@ class LoadTest {
             for (int i = 0; i < GENERATIONS; i++) {
                 calls.add(kinds.get(i % kinds.size()));
             }
+            long start = NativeMemory.residentKb();
+            long[] resident = new long[ROUNDS + 1];
             ExecutorService pool = Executors.newFixedThreadPool(THREADS);
             try {
                 // One concurrent round first, so that the baseline below already includes what 16 threads need
@@ -80,7 +88,6 @@ class LoadTest {
                 Long2IntOpenHashMap learnedBefore = learned(counts, fedTrigrams);
                 long observedBefore = counts.observedTokens();
                 int tensorsBefore = NativeMemory.liveTensors(pipeline.model());
-                long[] resident = new long[ROUNDS + 1];
                 resident[0] = NativeMemory.residentKb();
                 List<GenerationResult> results = new ArrayList<>();
                 int perRound = calls.size() / ROUNDS;
@@ -109,17 +116,26 @@ class LoadTest {
                 }
                 assertTrue(fedTrigrams.size() > 100, "too few tri-grams checked: " + fedTrigrams.size());
                 assertEquals(tensorsBefore, NativeMemory.liveTensors(pipeline.model()), "tensors left behind");
-                // A leak grows with the work: every round would add about as much as the one before. The rounds
-                // after the first must together add less than the slack.
-                long growth = resident[ROUNDS] - resident[1];
+                // A leak grows with the work: every round would add about as much as the one before. The threads'
+                // own state grows until each has met the largest calls (seen to take one or two rounds), then
+                // stays: the second half of the run must add less than the slack.
+                long growth = resident[ROUNDS] - resident[ROUNDS / 2];
                 System.out.println("LoadTest resident kB after each round of " + perRound + " generations: "
                         + Arrays.toString(resident));
-                assertTrue(growth < RESIDENT_SLACK_KB, "native memory grew by " + growth + " kB over "
-                        + (ROUNDS - 1) * perRound + " generations after the first " + perRound + " (rounds: "
-                        + Arrays.toString(resident) + " kB): growing with the work");
+                assertTrue(growth < RESIDENT_SLACK_KB, "native memory grew by " + growth + " kB over the last "
+                        + (ROUNDS - ROUNDS / 2) * perRound + " generations (rounds: " + Arrays.toString(resident)
+                        + " kB): growing with the work");
             } finally {
                 pool.shutdownNow();
             }
+            assertTrue(pool.awaitTermination(1, TimeUnit.MINUTES), "the 16 threads did not end");
+            // What the 16 threads held (their arenas, the native libraries' per-thread state) goes with them.
+            long peak = Arrays.stream(resident).max().orElseThrow();
+            long end = NativeMemory.residentKb();
+            System.out.println("LoadTest resident kB single-threaded " + start + ", peak under load " + peak
+                    + ", after the threads ended " + end);
+            assertTrue(end - start < (peak - start) / 2, "native memory did not come back when the threads ended: "
+                    + start + " kB before them, " + peak + " kB with them, " + end + " kB after");
         }
     }
 
