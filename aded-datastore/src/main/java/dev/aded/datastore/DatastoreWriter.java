@@ -21,7 +21,8 @@ import java.util.zip.CRC32C;
 /**
  * Writes a datastore file from contexts given in ascending order, atomically: everything goes to a temporary file
  * beside the target, which is flushed to disk and then renamed over the target, so a crash at any moment leaves
- * either the old file or the new one, never half of one.
+ * either the old file or the new one, never half of one. The temporary files a crash leaves are deleted by the next
+ * writer in that folder ({@link TempFiles}).
  */
 final class DatastoreWriter implements AutoCloseable {
     private final Path target;
@@ -49,9 +50,10 @@ final class DatastoreWriter implements AutoCloseable {
         this.fingerprint = fingerprint.clone();
         this.bigramOffsets = new int[vocab + 1];
         Path dir = this.target.getParent();
-        this.keysFile = Files.createTempFile(dir, ".aded-keys", ".tmp");
-        this.offsetsFile = Files.createTempFile(dir, ".aded-offsets", ".tmp");
-        this.entriesFile = Files.createTempFile(dir, ".aded-entries", ".tmp");
+        TempFiles.deleteLeftovers(dir);
+        this.keysFile = TempFiles.create(dir, "keys");
+        this.offsetsFile = TempFiles.create(dir, "offsets");
+        this.entriesFile = TempFiles.create(dir, "entries");
         this.keys = open(keysFile);
         this.offsets = open(offsetsFile);
         this.entries = open(entriesFile);
@@ -110,7 +112,7 @@ final class DatastoreWriter implements AutoCloseable {
         keys.close();
         offsets.close();
         entries.close();
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+        Path tmp = TempFiles.create(target.getParent(), "file");
         try {
             CRC32C crc = new CRC32C();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

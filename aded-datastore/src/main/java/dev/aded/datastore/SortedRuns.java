@@ -31,6 +31,7 @@ final class SortedRuns implements AutoCloseable {
 
     SortedRuns(Path dir) {
         this.dir = dir;
+        TempFiles.deleteLeftovers(dir);
     }
 
     /** Writes the table as one sorted run and empties it. */
@@ -40,7 +41,7 @@ final class SortedRuns implements AutoCloseable {
         }
         long[] keys = table.keySet().toLongArray();
         Arrays.sort(keys);
-        Path run = Files.createTempFile(dir, ".aded-run", ".tmp");
+        Path run = TempFiles.create(dir, "run");
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
             for (long k : keys) {
                 out.writeLong(k);

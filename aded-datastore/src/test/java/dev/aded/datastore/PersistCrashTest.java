@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A process killed with SIGKILL while persisting learned counts leaves the previous datastore intact and loadable.
  * A child JVM ({@link PersistLoop}) persists over the shipped default datastore (5.7 MB, so each persist takes long
  * enough to be caught in the middle) in a loop; the test kills it at random moments, then opens and verifies the
- * target. The target must always be a complete file, and never older than the last persist the child reported.
+ * target. The target must always be a complete file, and never older than the last persist the child reported; the
+ * temporary files the kills left are deleted by the next persist.
  */
 class PersistCrashTest {
     private static final Path BASE = Corpus.MODEL.resolve("default.aded");
@@ -40,7 +41,6 @@ class PersistCrashTest {
             Process child = new ProcessBuilder(javaBinary(), "-Xmx512m", "-cp", System.getProperty("java.class.path"),
                     PersistLoop.class.getName(), BASE.toString(), target.toString(), String.valueOf(kill))
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            int tempsBefore = tempFiles(dir).size();
             AtomicLong lastPersisted = new AtomicLong(previous);
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));
@@ -61,7 +61,9 @@ class PersistCrashTest {
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the child outlived SIGKILL");
             assertEquals(137, child.exitValue(), "the child must die of SIGKILL, not of an error of its own");
             reader.join();
-            interrupted += tempFiles(dir).size() > tempsBefore ? 1 : 0;
+            String childFiles = "-" + child.pid() + "-";
+            interrupted += tempFiles(dir).stream().anyMatch(p -> p.getFileName().toString().contains(childFiles))
+                    ? 1 : 0;
 
             try (Datastore reopened = Datastore.open(target)) {
                 reopened.verify();
@@ -74,12 +76,14 @@ class PersistCrashTest {
             }
         }
         assertTrue(interrupted > 0, "no kill interrupted a persist (no temporary files were left behind)");
-        // What a killed persist leaves behind is inert: the next persist replaces the target all the same.
+        // What a killed persist leaves behind is inert: the next persist replaces the target all the same, and
+        // deletes the leftovers, whose processes are gone.
         try (Datastore base = Datastore.open(BASE)) {
             AdaptiveCounts counts = new AdaptiveCounts(base);
             counts.observe(new int[] {500, 600, 700}, 0, 3);
             assertEquals(base.tokensCounted() + 2, counts.persist(target).tokensCounted());
         }
+        assertEquals(List.of(), tempFiles(dir), "temporary files left after the last persist");
         try (Datastore reopened = Datastore.open(target)) {
             reopened.verify();
         }
