@@ -12,7 +12,9 @@ import java.nio.file.Path;
  * place). Each name carries the host and the process that made it, {@code .aded-HOST-PID-what….tmp}, so that a writer
  * can delete what a killed process of this host left behind without touching the files of a writer still at work,
  * on this host or on another one sharing the folder. A process that is gone cannot be writing; a live process whose
- * number was reused keeps the files a while longer, which is harmless.
+ * number was reused keeps the files a while longer, which is harmless. Containers that share a folder need distinct
+ * host names: one could otherwise take another's live writer for ended, and that writer's build or persist would
+ * fail with an I/O error, leaving its target as it was.
  */
 final class TempFiles {
     private static final String PREFIX = ".aded-";
