@@ -245,6 +245,7 @@ public final class AdaptiveCounts implements AdaptiveNgramCounts {
      * replaced only once the new file is complete on disk, so a crash leaves the previous file intact.
      */
     public DatastoreInfo persist(Path target) throws IOException {
+        base.requireWhole();
         int k = base.topK();
         int[] tokens = new int[maxEntries + MAX_PER_CONTEXT];
         int[] counts = new int[maxEntries + MAX_PER_CONTEXT];

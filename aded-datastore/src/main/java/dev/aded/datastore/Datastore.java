@@ -5,9 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 
@@ -29,6 +31,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     private final byte[] fingerprint;
     private final int bodyCrc;
     private final long fileBytes;
+    /** The mapped file's identity (device and inode on Linux), to tell it apart from one renamed over its path. */
+    private final Object fileKey;
     private final ByteBuffer bigramOffsets;
     private final ByteBuffer bigrams;
     private final ByteBuffer keys;
@@ -36,9 +40,10 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     private final ByteBuffer trigrams;
     private final ByteBuffer body;
 
-    private Datastore(Path file, ByteBuffer map, int loadTopK) {
+    private Datastore(Path file, ByteBuffer map, Object fileKey, int loadTopK) {
         this.file = file;
         this.fileBytes = map.capacity();
+        this.fileKey = fileKey;
         if (fileBytes < DatastoreFormat.HEADER_BYTES) {
             throw new DatastoreException(file, "truncated: " + fileBytes + " bytes, shorter than the header");
         }
@@ -122,7 +127,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
             }
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
             map.order(ByteOrder.LITTLE_ENDIAN);
-            return new Datastore(file, map, loadTopK);
+            Object fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            return new Datastore(file, map, fileKey, loadTopK);
         } catch (NoSuchFileException e) {
             throw new DatastoreException(file, "does not exist", e);
         } catch (IOException e) {
@@ -133,12 +139,11 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     /**
      * Reads the whole body against its checksum and checks every offset and token id.
      *
-     * @throws DatastoreException naming the first problem found
+     * @throws DatastoreException naming the first problem found, or that the file was cut short since it was opened
      */
     public void verify() {
-        CRC32C crc = new CRC32C();
-        crc.update(body.duplicate());
-        if ((int) crc.getValue() != bodyCrc) {
+        requireWhole();
+        if (bodyChecksum() != bodyCrc) {
             throw new DatastoreException(file, "corrupted (body checksum mismatch)");
         }
         long prev = -1;
@@ -148,6 +153,39 @@ public final class Datastore implements NgramCounts, AutoCloseable {
                 throw new DatastoreException(file, "corrupted: context keys out of order or range at " + i);
             }
             prev = key;
+        }
+    }
+
+    /**
+     * The body's CRC32C over copies of the mapping. Should the file be cut short meanwhile, the JVM turns a copy's
+     * fault into an {@link InternalError}, where CRC32C's intrinsic reading the mapping itself would crash it.
+     */
+    private int bodyChecksum() {
+        CRC32C crc = new CRC32C();
+        byte[] chunk = new byte[1 << 20];
+        for (int pos = 0; pos < body.capacity(); pos += chunk.length) {
+            int n = Math.min(chunk.length, body.capacity() - pos);
+            body.get(pos, chunk, 0, n);
+            crc.update(chunk, 0, n);
+        }
+        return (int) crc.getValue();
+    }
+
+    /**
+     * Fails when the mapped file was cut short since it was opened: its lost pages would fault when read. A file
+     * renamed over the path (as persist does) leaves the mapped one whole, and so does deleting it.
+     *
+     * @throws DatastoreException naming the file and both sizes
+     */
+    void requireWhole() {
+        try {
+            BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class);
+            if (fileKey != null && fileKey.equals(now.fileKey()) && now.size() < fileBytes) {
+                throw new DatastoreException(file, "cut short since it was opened (" + now.size() + " of " + fileBytes
+                        + " bytes): reading it further would fail; open it again once it is whole");
+            }
+        } catch (IOException e) {
+            // Gone or unreadable by path: the mapping still holds the file it was opened on.
         }
     }
 

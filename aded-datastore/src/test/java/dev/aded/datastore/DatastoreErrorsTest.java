@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Every way a datastore file can be wrong gives an error naming the file and the problem. */
@@ -33,6 +36,38 @@ class DatastoreErrorsTest {
         DatastoreException e = assertThrows(DatastoreException.class, () -> Datastore.open(f).verify());
         assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
         return e.getMessage();
+    }
+
+    @Test
+    void aFileCutShortWhileOpenIsNamedByVerifyAndPersistLosesNothing() throws Exception {
+        Path shared = dir.resolve("shared.aded");
+        Path learned = dir.resolve("learned.aded");
+        Files.copy(good, shared);
+        Files.copy(good, learned);
+        Datastore ds = Datastore.open(shared);
+        ds.verify();
+        try (FileChannel ch = FileChannel.open(shared, StandardOpenOption.WRITE)) {
+            ch.truncate(100);
+        }
+        for (Executable use : new Executable[] {ds::verify, () -> new AdaptiveCounts(ds).persist(learned)}) {
+            DatastoreException e = assertThrows(DatastoreException.class, use);
+            assertTrue(e.getMessage().contains(shared.toString()) && e.getMessage().contains("cut short since it"
+                    + " was opened (100 of " + bytes.length + " bytes)"), e.getMessage());
+        }
+        try (Datastore kept = Datastore.open(learned)) {
+            kept.verify(); // the persist that was refused left its target as it was
+        }
+    }
+
+    @Test
+    void aFileRenamedOverAnOpenOneLeavesTheOpenOneWhole() throws Exception {
+        Path shared = dir.resolve("shared.aded");
+        Files.copy(good, shared);
+        Datastore ds = Datastore.open(shared);
+        Path other = dir.resolve("other.aded");
+        Files.write(other, Arrays.copyOf(bytes, 100));
+        Files.move(other, shared, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ds.verify(); // the mapping still holds the file it was opened on
     }
 
     @Test
