@@ -14,8 +14,11 @@ import java.util.Locale;
  * passes after a warm-up, the sizes interleaved. Prints one line per tree size.
  *
  * <pre>
- * java -cp ... dev.aded.verify.bench.ForwardBench [MODEL_DIR|random7b] [cpu|gpu] [context] [sizes,...]
+ * java -cp ... dev.aded.verify.bench.ForwardBench [MODEL_DIR|random7b|tiny] [cpu|gpu] [context] [sizes,...]
  * </pre>
+ *
+ * <p>{@code tiny} has code-15m's layers and heads at head width 8: its arithmetic is negligible, so its pass time is
+ * the host's cost of issuing the pass, operation by operation.
  */
 public final class ForwardBench {
     private ForwardBench() {}
@@ -27,6 +30,7 @@ public final class ForwardBench {
         int[] sizes = args.length > 3 ? Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray()
                 : device.isGpu() ? new int[] {1, 16, 64, 128} : new int[] {1, 16, 64};
         try (LlamaModel model = which.equals("random7b") ? LlamaModel.random(llama7b(), device, 1)
+                : which.equals("tiny") ? LlamaModel.random(tiny(), device, 1)
                 : LlamaModel.load(Path.of(which), device)) {
             System.out.printf(Locale.ROOT, "model %s on %s, context %d%n", model.name(), model.device(), context);
             int[] prompt = new int[context];
@@ -86,6 +90,12 @@ public final class ForwardBench {
             Arrays.sort(t);
         }
         return ms;
+    }
+
+    /** code-15m's 8 layers and 6/2 heads at head width 8 (hidden 48, MLP 128, vocab 512). */
+    static LlamaConfig tiny() {
+        return new LlamaConfig("llama", 512, 48, 128, 8, 6, 2, 8, 1e-5, 2048, false, false,
+                new LlamaConfig.RopeScaling(10000, "default", 1, 0, 0, 0), new int[] {2});
     }
 
     /** Llama-2-7B's shape: hidden 4096, 32 layers, 32 heads, MLP 11008, vocab 32000. */
