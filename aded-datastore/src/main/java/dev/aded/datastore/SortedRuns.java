@@ -42,7 +42,8 @@ final class SortedRuns implements AutoCloseable {
         long[] keys = table.keySet().toLongArray();
         Arrays.sort(keys);
         Path run = TempFiles.create(dir, "run");
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
+        try (DataOutputStream out = new DataOutputStream(
+                new BufferedOutputStream(Files.newOutputStream(run), 1 << 16))) {
             for (long k : keys) {
                 out.writeLong(k);
                 out.writeInt(table.get(k));
