@@ -19,10 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A process killed with SIGKILL while persisting learned counts leaves the previous datastore intact and loadable.
- * A child JVM ({@link PersistLoop}) persists over the shipped default datastore (5.7 MB, so each persist takes long
- * enough to be caught in the middle) in a loop; the test kills it at random moments, then opens and verifies the
- * target. The target must always be a complete file, and never older than the last persist the child reported; the
- * temporary files the kills left are deleted by the next persist.
+ * The target starts as a copy of the shipped default datastore (5.7 MB, so each persist takes long enough to be caught
+ * in the middle). A child JVM ({@link PersistLoop}) opens it, learns and persists back over it in a loop; the test
+ * kills it at random moments, then opens and verifies the target. Each child goes on from what the last one left, so
+ * the counts only grow: the target must always be a complete file, never older than the last persist the child
+ * reported nor than what the child started from; the temporary files the kills left are deleted by the next
+ * persist.
  */
 class PersistCrashTest {
     private static final Path BASE = Corpus.MODEL.resolve("default.aded");
@@ -39,7 +41,7 @@ class PersistCrashTest {
         int interrupted = 0;
         for (int kill = 0; kill < KILLS; kill++) {
             Process child = new ProcessBuilder(javaBinary(), "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                    PersistLoop.class.getName(), BASE.toString(), target.toString(), String.valueOf(kill))
+                    PersistLoop.class.getName(), target.toString(), String.valueOf(kill))
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             AtomicLong lastPersisted = new AtomicLong(previous);
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
@@ -69,7 +71,8 @@ class PersistCrashTest {
                 reopened.verify();
                 reopened.requireTokenizer(Corpus.TOKENIZER, reopened.vocabSize());
                 long counted = reopened.info().tokensCounted();
-                // The child may have renamed a newer file into place after its last report, never an older one.
+                // The child may have renamed a newer file into place after its last report, never an older one; it
+                // started from the file the previous child left, so that is the floor until its first report.
                 assertTrue(counted >= lastPersisted.get(), "kill " + kill + ": the file went back from "
                         + lastPersisted.get() + " to " + counted + " tokens counted");
                 previous = counted;

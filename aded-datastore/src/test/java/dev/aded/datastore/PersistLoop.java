@@ -4,11 +4,12 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * The child process of {@link PersistCrashTest}: learns random tokens over a base datastore and persists the merged
- * counts to a target file, again and again, until it is killed. After each completed persist it prints the file's
- * tokens-counted figure, so the parent knows the newest version that must survive a kill.
+ * The child process of {@link PersistCrashTest}: opens a datastore, learns random tokens over it and persists the
+ * merged counts back over the same file, again and again, until it is killed, as an application that keeps learning
+ * does. After each completed persist it prints the file's tokens-counted figure, so the parent knows the newest
+ * version that must survive a kill.
  *
- * <p>Arguments: base datastore, target file, random seed.
+ * <p>Arguments: datastore file, random seed.
  */
 public final class PersistLoop {
     private PersistLoop() {}
@@ -16,7 +17,7 @@ public final class PersistLoop {
     public static void main(String[] args) throws Exception {
         try (Datastore base = Datastore.open(Path.of(args[0]))) {
             AdaptiveCounts counts = new AdaptiveCounts(base);
-            SplittableRandom random = new SplittableRandom(Long.parseLong(args[2]));
+            SplittableRandom random = new SplittableRandom(Long.parseLong(args[1]));
             int[] said = new int[2000];
             System.out.println("started");
             System.out.flush();
@@ -25,7 +26,7 @@ public final class PersistLoop {
                     said[i] = random.nextInt(base.vocabSize());
                 }
                 counts.observe(said, 0, said.length);
-                DatastoreInfo info = counts.persist(Path.of(args[1]));
+                DatastoreInfo info = counts.persist(Path.of(args[0]));
                 System.out.println("persisted " + info.tokensCounted());
                 System.out.flush();
             }
