@@ -41,10 +41,12 @@ class LoadTest {
     private static final int ROUNDS = 4;
     /**
      * Native growth tolerated over the second half of the run. Under 16 threads the readings move by up to 45 MB
-     * from round to round with no trend (the allocator's arenas); a session's KV cache left behind by each call
-     * (about 1.8 MB for these prompts) would add some 290 MB over those 160 generations.
+     * from round to round with no trend (the allocator's arenas), and the second half added at most 33 MB in the
+     * runs on record; a session's KV cache left behind by each call (about 1.8 MB for these prompts) would add some
+     * 290 MB over those 160 generations. The slack sits between the two, so that a slower or busier machine's noise
+     * does not read as a leak.
      */
-    private static final long RESIDENT_SLACK_KB = 64 * 1024;
+    private static final long RESIDENT_SLACK_KB = 128 * 1024;
 
     /** One kind of call: a dev prompt, a mode, and greedy decoding or sampling with the prompt's own seed. */
     private record Call(int prompt, Mode mode, boolean sampled) {
