@@ -30,8 +30,14 @@ import org.junit.jupiter.api.Test;
  * Sixteen threads share one model and one datastore for 320 generations (dev prompts; aded, pld and ar; greedy and
  * seeded sampling). Every output must equal the single-threaded output of the same call, the adaptive counts must
  * hold every token the aded generations fed back, counted one by one, no tensor may outlive its generation,
- * resident native memory must level off rather than grow with the work, and most of what the threads took must come
- * back when they end.
+ * resident native memory must level off rather than grow with the work, and what the threads took must come back
+ * when they end.
+ *
+ * <p>How much comes back depends on glibc's malloc: by default each of the 16 threads may get an arena of its own,
+ * and arenas outlive their threads for reuse, holding 60-130 MB that {@code malloc_trim} cannot return. With the
+ * arenas bounded ({@code MALLOC_ARENA_MAX}, which this module's tests set to 2, as docs/reliability.md advises for
+ * services) native memory must return to its starting level; under glibc's default, less than half the rise may
+ * remain.
  */
 class LoadTest {
     private static final int THREADS = 16;
@@ -47,6 +53,11 @@ class LoadTest {
      * does not read as a leak.
      */
     private static final long RESIDENT_SLACK_KB = 128 * 1024;
+    /**
+     * What may remain once the threads end, with the arenas bounded: the runs on record ended within 2 MB of the
+     * single-threaded reading, against 350-365 MB taken under load.
+     */
+    private static final long RETURN_SLACK_KB = 32 * 1024;
 
     /** One kind of call: a dev prompt, a mode, and greedy decoding or sampling with the prompt's own seed. */
     private record Call(int prompt, Mode mode, boolean sampled) {
@@ -136,8 +147,22 @@ class LoadTest {
             long end = NativeMemory.residentKb();
             System.out.println("LoadTest resident kB single-threaded " + start + ", peak under load " + peak
                     + ", after the threads ended " + end);
-            assertTrue(end - start < (peak - start) / 2, "native memory did not come back when the threads ended: "
-                    + start + " kB before them, " + peak + " kB with them, " + end + " kB after");
+            String returned = "native memory did not come back when the threads ended: " + start
+                    + " kB before them, " + peak + " kB with them, " + end + " kB after";
+            if (arenasBounded()) {
+                assertTrue(end - start < RETURN_SLACK_KB, returned + " (malloc arenas bounded)");
+            } else {
+                assertTrue(end - start < (peak - start) / 2, returned + " (glibc's default malloc arenas)");
+            }
+        }
+    }
+
+    /** Whether glibc's malloc arenas are bounded for this JVM: 0, or no setting, leaves glibc's default. */
+    private static boolean arenasBounded() {
+        try {
+            return Integer.parseInt(System.getenv().getOrDefault("MALLOC_ARENA_MAX", "0").trim()) >= 1;
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
