@@ -2,16 +2,18 @@
 # Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
 # build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
 #
-#   aded-examples/gpu/run-on-device.sh [smoke] [datastore] [bench] [bench-best-first] [forward] ...
-#   (no argument: all five)
+#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [smoke] [datastore] [bench] [bench-f32] [bench-best-first]
+#                                      [forward] [reference] [peers] ...
+#   (no argument: all but bench-f32 and bench-best-first)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
-# (docs/gpu.md says how to build one; this project ships no DJL code or binaries).
+# (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
+# project's own CUDA-graph helper (aded-verify/src/main/native) beside it; without it the verifier runs eagerly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/gpu-results}
 mkdir -p "$out"
-steps=${*:-smoke datastore bench bench-best-first forward}
+steps=${*:-helper graphs smoke datastore bench forward reference peers}
 model=$root/aded-examples/models/code-15m
 prompts=$root/.gpu/prompts.jsonl
 work=${ADED_GPU_WORK:-/tmp/aded-gpu}
@@ -30,13 +32,25 @@ if [ ! -f "$PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so" ]; then
        "(see docs/gpu.md)" >&2
   exit 1
 fi
-java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true -cp "$work/app")
+classes=$work/app
+[ -d "$root/.gpu/classes" ] && classes=$root/.gpu/classes:$classes  # overlay.sh: newer project classes first
+java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true -cp "$classes")
 aded=("${java[@]}" dev.aded.examples.cli.AdedCli)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 echo "torch $PYTORCH_VERSION $PYTORCH_FLAVOR at $PYTORCH_LIBRARY_PATH" | tee -a "$out/gpu.txt"
 
 for step in $steps; do
   case $step in
+    helper)
+      "$root/aded-verify/src/main/native/build.sh" 2>&1 | tee "$out/helper.txt"
+      ;;
+    graphs)
+      # the graph path against the eager path, f16 and f32, and device memory over 10,000 replays
+      for dtype in f16 f32; do
+        "${java[@]}" dev.aded.verify.GraphCheck "$model" $dtype 2>&1 | tee "$out/graphs-$dtype.txt" \
+          || echo "graphs $dtype: FAILED (the steps after it still run)"
+      done
+      ;;
     smoke)
       # generate in every mode, and chat through stdin, on the GPU
       for mode in ar pld aded; do
@@ -56,13 +70,18 @@ for step in $steps; do
         --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
-    bench|bench-best-first)
+    bench|bench-f32|bench-best-first)
       ds=$work/python.aded
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
     bench)
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
         --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      ;;
+    bench-f32)
+      # f32 on the GPU: no f16 rounding ties, so every output must equal plain decoding's
+      "${aded[@]}" bench --device gpu --dtype f32 --model "$model" --datastore "$ds" --prompts "$prompts" \
+        --modes ar,pld,aded --max-new-tokens 128 --json "$out/bench-gpu-f32.json" 2>&1 | tee "$out/bench-gpu-f32.txt"
       ;;
     bench-best-first)
       # the other drafter, against its own plain-decoding run
@@ -71,9 +90,24 @@ for step in $steps; do
         | tee "$out/bench-gpu-best-first.txt"
       ;;
     forward)
-      "${java[@]}" dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 | tee "$out/forward-7b.txt"
-      "${java[@]}" dev.aded.verify.bench.ForwardBench "$model" gpu 512 1,16,64,128 2>&1 | tee "$out/forward-15m.txt"
+      # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
+      for steps_mode in graphs eager; do
+        flag=$([ $steps_mode = eager ] && echo -Daded.cudaGraphs=false || true)
+        "${java[@]}" $flag dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 \
+          | tee "$out/forward-7b-$steps_mode.txt"
+        "${java[@]}" $flag dev.aded.verify.bench.ForwardBench "$model" gpu 512 1,16,64,128 2>&1 \
+          | tee "$out/forward-15m-$steps_mode.txt"
+      done
       ;;
-    *) echo "unknown step '$step': expected smoke, datastore, bench, bench-best-first or forward" >&2; exit 2 ;;
+    reference)
+      # the plain PyTorch step: Python eager, TorchScript and CUDA graph replay, on the same machine
+      python3 "$root/.gpu/torch_step.py" 2>&1 | tee "$out/reference.txt"
+      ;;
+    peers)
+      # Hugging Face transformers, greedy and prompt lookup, same model and prompts
+      python3 "$root/aded-examples/gpu/peers.py" "$model" "$prompts" 128 2>&1 | grep -v Warning | tee "$out/peers.txt"
+      ;;
+    *) echo "unknown step '$step': expected helper, graphs, smoke, datastore, bench, bench-f32, bench-best-first," \
+         "forward, reference or peers" >&2; exit 2 ;;
   esac
 done

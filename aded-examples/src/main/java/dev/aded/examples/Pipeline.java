@@ -1,6 +1,7 @@
 package dev.aded.examples;
 
 import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.engine.Engine;
 import dev.aded.core.ContextLookup;
 import dev.aded.core.DrafterFactory;
@@ -40,19 +41,21 @@ public final class Pipeline implements AutoCloseable {
 
     /** Opens a pipeline with the device's default drafter and the context-lookup branch. */
     public static Pipeline open(Path modelDir, Path datastoreFile, String device) {
-        return open(modelDir, datastoreFile, device, "auto", true);
+        return open(modelDir, datastoreFile, device, null, "auto", true);
     }
 
     /**
      * @param datastoreFile the tri-gram datastore, or null for a generator without the {@code aded} mode
      * @param device {@code cpu} or {@code gpu}
+     * @param dtype {@code f16} or {@code f32}, or null for the device's default (f16 on a GPU, f32 on the CPU)
      * @param drafter {@code mcts} (ADED's search), {@code best-first} (the most probable nodes first) or
      *     {@code auto}: MCTS on a GPU, best-first on the CPU, where each measured ahead (docs/benchmarks.md)
      * @param contextLookup whether the tree also gets the prompt-lookup branch ({@link ContextLookup})
      */
-    public static Pipeline open(Path modelDir, Path datastoreFile, String device, String drafter,
+    public static Pipeline open(Path modelDir, Path datastoreFile, String device, String dtype, String drafter,
             boolean contextLookup) {
         Device dev = parseDevice(device);
+        DataType type = parseType(dtype, dev);
         if (!drafter.equals("mcts") && !drafter.equals("best-first") && !drafter.equals("auto")) {
             throw new IllegalArgumentException("unknown drafter '" + drafter + "': expected mcts, best-first or auto");
         }
@@ -66,7 +69,7 @@ public final class Pipeline implements AutoCloseable {
                 datastore = Datastore.open(datastoreFile);
                 counts = new AdaptiveCounts(datastore);
             }
-            model = LlamaModel.load(modelDir, dev);
+            model = LlamaModel.load(modelDir, dev, type);
             Generator.Builder b = Generator.builder(model, tokenizer).chatTemplate(ChatTemplate.load(modelDir));
             if (counts != null) {
                 DrafterFactory f = mcts ? new MctsDrafterFactory(counts) : new BestFirstDrafterFactory(counts);
@@ -100,6 +103,24 @@ public final class Pipeline implements AutoCloseable {
                 return Device.gpu();
             default:
                 throw new IllegalArgumentException("unknown device '" + device + "': expected cpu or gpu");
+        }
+    }
+
+    /** Maps {@code f16}/{@code f32} (null: the device's default) to a DJL data type. */
+    static DataType parseType(String dtype, Device device) {
+        if (dtype == null) {
+            return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+        }
+        switch (dtype) {
+            case "f32":
+                return DataType.FLOAT32;
+            case "f16":
+                if (!device.isGpu()) {
+                    throw new IllegalArgumentException("--dtype f16 needs --device gpu: the CPU runs f32");
+                }
+                return DataType.FLOAT16;
+            default:
+                throw new IllegalArgumentException("unknown dtype '" + dtype + "': expected f16 or f32");
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -41,6 +42,8 @@ public final class LlamaModel implements TargetModel {
      */
     final NDArray ropeTable;
     private final String name;
+    private GraphPool graphs;
+    private boolean graphsLooked;
 
     private LlamaModel(String name, LlamaConfig config, NDManager manager, LlamaWeights weights, DataType dtype) {
         this.name = name;
@@ -59,11 +62,20 @@ public final class LlamaModel implements TargetModel {
      * @throws dev.aded.core.DeviceMemoryException when the device cannot hold the weights
      */
     public static LlamaModel load(Path modelDir, Device device) {
+        return load(modelDir, device, defaultType(device));
+    }
+
+    /**
+     * Loads a Hugging Face model folder in {@code dtype}: {@link DataType#FLOAT32} anywhere, or
+     * {@link DataType#FLOAT16} on a GPU. f32 on a GPU gives up speed for exact agreement with plain decoding where
+     * f16 rounding ties two tokens.
+     */
+    public static LlamaModel load(Path modelDir, Device device, DataType dtype) {
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException("model folder " + modelDir + " does not exist");
         }
+        checkType(device, dtype);
         LlamaConfig config = LlamaConfig.load(modelDir);
-        DataType dtype = device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         try {
             LlamaWeights w = LlamaWeights.build(config,
@@ -86,7 +98,7 @@ public final class LlamaModel implements TargetModel {
 
     /** A model of the given shape with random weights made on the device: for speed measurements. */
     public static LlamaModel random(LlamaConfig config, Device device, long seed) {
-        DataType dtype = device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+        DataType dtype = defaultType(device);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         try {
             LlamaWeights w = LlamaWeights.build(config, LlamaWeights.random(seed), manager, dtype);
@@ -98,6 +110,17 @@ public final class LlamaModel implements TargetModel {
         } catch (RuntimeException e) {
             manager.close();
             throw e;
+        }
+    }
+
+    private static DataType defaultType(Device device) {
+        return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    private static void checkType(Device device, DataType dtype) {
+        if (dtype != DataType.FLOAT32 && !(dtype == DataType.FLOAT16 && device.isGpu())) {
+            throw new IllegalArgumentException("models run in float32, or float16 on a GPU; not " + dtype + " on "
+                    + device);
         }
     }
 
@@ -118,6 +141,19 @@ public final class LlamaModel implements TargetModel {
             }
         }
         return m.create(table, new Shape(2L * positions, 2L * dim)).toType(dtype, false);
+    }
+
+    /** The type of the weights and activations: f32, or f16 on a GPU. */
+    public DataType dataType() {
+        return dtype;
+    }
+
+    /**
+     * The spacing of this model's values near x (f16 keeps 10 mantissa bits against f32's 23): top-two logits
+     * within a step or two of it are a rounding tie.
+     */
+    public float ulp(float x) {
+        return Math.ulp(Math.abs(x)) * (dtype == DataType.FLOAT16 ? 8192f : 1f);
     }
 
     public LlamaConfig config() {
@@ -164,45 +200,95 @@ public final class LlamaModel implements TargetModel {
             throw new IllegalArgumentException("a session of " + maxTokens + " tokens does not fit the model's"
                     + " context of " + config.maxPositions());
         }
-        return new LlamaSession(this, maxTokens);
+        return new LlamaSession(this, maxTokens, graphPool());
+    }
+
+    /** The pool of graph-carrying caches, made at the first session: the helper loads after DJL's first GPU work. */
+    private synchronized GraphPool graphPool() {
+        if (!graphsLooked) {
+            graphsLooked = true;
+            graphs = CudaGraphs.forDevice(device).map(cuda -> new GraphPool(this, cuda)).orElse(null);
+        }
+        return graphs;
+    }
+
+    /** How this model's steps run: "eager", or the CUDA graphs captured so far and their memory. */
+    public synchronized String stepMode() {
+        return graphs == null ? "eager" : graphs.summary();
+    }
+
+    /**
+     * The decoder over n new tokens already on the device: their ids [n], RoPE table rows [n, heads] and additive
+     * mask (null for one token that attends to everything); keys and values go into {@code kv} where {@code write}
+     * says, and attention reads the cache's first {@code keys} rows. Returns the logits [n, vocab] when asked.
+     * The eager step and the captured CUDA-graph step both run this: one forward pass in the code, two ways of
+     * issuing it.
+     */
+    PtNDArray pass(PtNDArray tokens, PtNDArray ropeRows, PtNDArray mask, KvCache kv, CacheWrite write, int keys,
+            int n, boolean wantLogits) {
+        LlamaConfig c = config;
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        PtNDArray rope = JniUtils.reshape(JniUtils.embedding(ropeRows, (PtNDArray) ropeTable, false),
+                new long[] {n, heads, 2, c.headDim()});
+        PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) weights.embed, false);
+        for (int l = 0; l < c.numLayers(); l++) {
+            h = layer(l, h, rope, mask, kv.layers[l], write, keys, n);
+        }
+        return wantLogits ? JniUtils.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
+    }
+
+    /** Where a step's new keys and values go in a layer's cache rows {@code [rows, 2·kvHeads, headDim]}. */
+    interface CacheWrite {
+        void into(PtNDArray layerCache, PtNDArray keysValues);
+
+        /** Rows {@code [start, start + n)}: one slice assignment. */
+        static CacheWrite at(int start, int n) {
+            long[] from = {start};
+            long[] to = {start + (long) n};
+            return (cache, kv) -> JniUtils.indexSet(cache, kv, from, to, ONE);
+        }
+
+        /** The rows a device tensor of int64 holds: what a captured graph needs, as its rows change per replay. */
+        static CacheWrite rows(PtNDArray rows) {
+            NDIndex index = new NDIndex("{}", rows);
+            return (cache, kv) -> JniUtils.indexAdvPut(cache, index, kv);
+        }
     }
 
     /**
      * One decoder layer over the n new tokens. Host time per PyTorch operation (views included) dominates small
-     * models and single-token steps on a GPU, so the layer is written for few operations: single-dimension slices
-     * rather than multi-dimensional indexing, 3-D batched matmuls, and the RMSNorm folded into one norm and one
-     * division (see {@link LlamaWeights}).
+     * models and single-token steps on a GPU when the pass runs eagerly, so the layer is written for few
+     * operations: single-dimension slices rather than multi-dimensional indexing, 3-D batched matmuls, and the
+     * RMSNorm folded into one norm and one division (see {@link LlamaWeights}).
      *
      * @param rope the RoPE factors of each token and head, [n, heads, 2, headDim]
-     * @param mask additive attention mask [g·n, cached + n], rows in {@link #grouped} order; null for one token,
-     *     which attends to everything
-     * @param layerCache this layer's cache rows, [capacity, 2·kvHeads, headDim]
+     * @param mask additive attention mask [g·n, keys], rows in {@link #grouped} order; null for one token that
+     *     attends to all keys
+     * @param layerCache this layer's cache rows, [rows, 2·kvHeads, headDim]
      */
-    PtNDArray layer(int l, PtNDArray h, PtNDArray rope, PtNDArray mask, PtNDArray layerCache,
-            int cached, int n) {
+    private PtNDArray layer(int l, PtNDArray h, PtNDArray rope, PtNDArray mask, PtNDArray layerCache,
+            CacheWrite write, int keys, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
         int qH = c.numHeads();
         int kvH = c.numKvHeads();
         int g = c.groupSize();
         int heads = qH + 2 * kvH;
-        int len = cached + n;
         // The projection gives every head twice, as is and rotated half (see LlamaWeights): RoPE is then one
         // multiply by [cos, sin] and a sum.
         PtNDArray qkv2 = JniUtils.reshape(
                 JniUtils.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
                 new long[] {n, heads, 2, hd});
         PtNDArray roped = JniUtils.sum(JniUtils.mul(qkv2, rope), PAIR_AXIS, false); // [n, heads, D]
-        JniUtils.indexSet(layerCache, JniUtils.slice(roped, 1, qH, heads, 1), new long[] {cached},
-                new long[] {len}, ONE);
-        PtNDArray past = JniUtils.slice(layerCache, 0, 0, len, 1); // [len, 2kvH, D]
-        // Views of the cache would belong to the session's manager and pile up there: make this one, and what is
+        write.into(layerCache, JniUtils.slice(roped, 1, qH, heads, 1));
+        PtNDArray past = JniUtils.slice(layerCache, 0, 0, keys, 1); // [keys, 2kvH, D]
+        // Views of the cache would belong to the cache's manager and pile up there: make this one, and what is
         // derived from it, the step's.
         past.attach(h.getManager());
-        PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, len]
+        PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, keys]
         PtNDArray values = JniUtils.permute(JniUtils.slice(past, 1, kvH, 2L * kvH, 1), new long[] {1, 0, 2});
         PtNDArray q = grouped(JniUtils.slice(roped, 1, 0, qH, 1), n, kvH, g, hd);
-        PtNDArray scores = JniUtils.matmul(q, keysT); // [kvH, g·n, len]
+        PtNDArray scores = JniUtils.matmul(q, keysT); // [kvH, g·n, keys]
         if (mask != null) {
             scores = JniUtils.add(scores, mask);
         }
@@ -253,6 +339,11 @@ public final class LlamaModel implements TargetModel {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (graphs != null) {
+                graphs.close();
+            }
+        }
         manager.close();
     }
 }

@@ -1,7 +1,6 @@
 package dev.aded.verify;
 
 import ai.djl.engine.EngineException;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -15,10 +14,11 @@ import dev.aded.core.TreeLogits;
 /**
  * One sequence's KV cache inside a {@link LlamaModel}, and the forward passes over it.
  *
- * <p>The cache is one preallocated tensor {@code [layers, capacity, 2·kvHeads, headDim]}, position-major, so a
- * step writes its new keys and values with one in-place slice assignment per layer, and keeping an accepted node
- * is one row copy for all layers at once. Every step's temporaries live in a sub-manager that the next step
- * closes, so native memory stays flat however long the generation.
+ * <p>Prefill runs eagerly. Tree steps replay CUDA graphs when the model has them (a GPU with the native helper,
+ * see {@link GraphedSteps}): the session then borrows a cache from the model's {@link GraphPool} and gives it back
+ * when it closes. Otherwise, and after a failed capture, steps run eagerly, issuing the pass operation by
+ * operation. Every eager step's temporaries live in a sub-manager that the next step closes, so native memory
+ * stays flat however long the generation.
  */
 final class LlamaSession implements ModelSession, TreeLogits {
     /** Prompt tokens per prefill pass: bounds the [chunk, chunk] mask and activations of long prompts. */
@@ -27,11 +27,11 @@ final class LlamaSession implements ModelSession, TreeLogits {
 
     private final LlamaModel model;
     private final NDManager manager;
-    private final PtNDArray cache;
-    private final PtNDArray[] layerCaches;
+    private final GraphPool pool;
+    private final GraphedSteps graphed;
+    private final KvCache kv;
     private final PtNDArray zeros;
     private final int capacity;
-    private final int layers;
     private int cached;
 
     private NDManager step;
@@ -40,24 +40,23 @@ final class LlamaSession implements ModelSession, TreeLogits {
     private int lastSize;
     private boolean closed;
 
-    LlamaSession(LlamaModel model, int capacity) {
+    LlamaSession(LlamaModel model, int capacity, GraphPool pool) {
         this.model = model;
         this.capacity = capacity;
-        this.layers = model.config.numLayers();
-        this.manager = model.manager.newSubManager();
-        LlamaConfig c = model.config;
-        Shape cacheShape = new Shape(layers, capacity, 2L * c.numKvHeads(), c.headDim());
+        this.pool = pool;
+        this.graphed = pool == null ? null : pool.borrow(capacity);
         try {
-            this.cache = (PtNDArray) manager.zeros(cacheShape, model.dtype);
-            this.layerCaches = new PtNDArray[layers];
-            for (int l = 0; l < layers; l++) {
-                layerCaches[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
-            }
-            this.zeros = (PtNDArray) manager.zeros(new Shape(Math.max(PREFILL_CHUNK, 1), capacity), model.dtype);
+            this.kv = graphed != null ? graphed.kv : new KvCache(model, capacity);
+        } catch (RuntimeException e) {
+            giveBack();
+            throw e;
+        }
+        this.manager = model.manager.newSubManager();
+        try {
+            this.zeros = (PtNDArray) manager.zeros(new Shape(PREFILL_CHUNK, capacity), model.dtype);
         } catch (EngineException e) {
-            manager.close();
-            throw DeviceMemory.translate(e, "a KV cache of " + capacity + " tokens ("
-                    + DeviceMemory.bytes((double) cacheShape.size() * model.dtype.getNumOfBytes()) + ")",
+            close();
+            throw DeviceMemory.translate(e, "the attention mask of a session of " + capacity + " tokens",
                     model.device);
         }
     }
@@ -88,7 +87,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
             }
             newStep();
             try {
-                run(ids, depths, treeMask, n, false);
+                eager(ids, depths, treeMask, n, false);
             } catch (EngineException e) {
                 throw DeviceMemory.translate(e, "a prefill pass over " + n + " tokens", model.device);
             }
@@ -120,61 +119,78 @@ final class LlamaSession implements ModelSession, TreeLogits {
             }
         }
         newStep();
-        try {
-            logits = run(ids, depths, treeMask, n, true);
-        } catch (EngineException e) {
-            throw DeviceMemory.translate(e, "a forward pass over a tree of " + n + " nodes", model.device);
-        }
-        long[] best = JniUtils.argMax(logits, -1, false).toLongArray();
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
         }
-        for (int i = 0; i < n; i++) {
-            argmax[i] = (int) best[i];
+        try {
+            logits = graphed != null && pool.usable() ? replay(ids, depths, treeMask, n) : null;
+            if (logits == null) {
+                logits = eager(ids, depths, treeMask, n, true);
+                long[] best = JniUtils.argMax(logits, -1, false).toLongArray();
+                for (int i = 0; i < n; i++) {
+                    argmax[i] = (int) best[i];
+                }
+            }
+        } catch (EngineException e) {
+            throw DeviceMemory.translate(e, "a forward pass over a tree of " + n + " nodes", model.device);
         }
         lastSize = n;
         return this;
     }
 
+    /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
+    private PtNDArray replay(int[] ids, int[] depths, float[] treeMask, int n) {
+        try {
+            return graphed.forward(ids, depths, treeMask, n, cached, argmax);
+        } catch (CudaGraphs.GraphException | EngineException e) {
+            pool.failed(e);
+            return null;
+        }
+    }
+
     /**
-     * Runs all layers over n tokens at positions cached + depth; returns logits when asked. The step's inputs
-     * (token ids, RoPE table rows, tree mask) go to the device in one copy: each host-to-device copy waits for the
-     * device, and floats hold the ids and row numbers exactly (below 2^24).
+     * Runs all layers over n tokens at positions cached + depth, issuing each operation; returns logits when
+     * asked. The step's inputs (token ids, RoPE table rows, tree mask) go to the device in one copy: each
+     * host-to-device copy waits for the device, and floats hold the ids and row numbers exactly (below 2^24).
      */
-    private PtNDArray run(int[] ids, int[] depths, float[] treeMask, int n, boolean wantLogits) {
+    private PtNDArray eager(int[] ids, int[] depths, float[] treeMask, int n, boolean wantLogits) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        float[] input = new float[n + n * heads + n * n];
-        for (int i = 0; i < n; i++) {
-            int pos = cached + depths[i];
+        float[] input = new float[n * (1 + heads) + n * n];
+        encodeTokens(input, ids, depths, n, n, cached, c);
+        System.arraycopy(treeMask, 0, input, n * (1 + heads), n * n);
+        // Thread-local in PyTorch: set on the thread that runs the step.
+        JniUtils.setGradMode(false);
+        PtNDArray all = (PtNDArray) step.create(input);
+        PtNDArray tokens = asIds(all, 0, n, model.device);
+        PtNDArray rows = JniUtils.reshape(asIds(all, n, n + (long) n * heads, model.device), new long[] {n, heads});
+        PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
+        return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n), cached + n, n, wantLogits);
+    }
+
+    /**
+     * Writes the token ids [nodes] and RoPE table rows [nodes·heads] of a step into {@code input}: node i of n at
+     * position {@code cached + depths[i]}; nodes past n (padding of a graph bucket) get token 0 at position 0.
+     */
+    static void encodeTokens(float[] input, int[] ids, int[] depths, int n, int nodes, int cached, LlamaConfig c) {
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        int qk = c.numHeads() + c.numKvHeads();
+        for (int i = 0; i < nodes; i++) {
+            int pos = i < n ? cached + depths[i] : 0;
             if (pos >= c.maxPositions()) {
                 throw new IllegalStateException("position " + pos + " is past the model's context of "
                         + c.maxPositions());
             }
-            input[i] = ids[i];
+            input[i] = i < n ? ids[i] : 0;
             for (int h = 0; h < heads; h++) {
-                input[n + i * heads + h] = 2L * pos + (h < c.numHeads() + c.numKvHeads() ? 0 : 1);
+                input[nodes + i * heads + h] = 2L * pos + (h < qk ? 0 : 1);
             }
         }
-        System.arraycopy(treeMask, 0, input, n + n * heads, n * n);
-        // Thread-local in PyTorch: set on the thread that runs the step.
-        JniUtils.setGradMode(false);
-        PtNDManager m = (PtNDManager) step;
-        PtNDArray all = (PtNDArray) m.create(input);
-        PtNDArray tokens = JniUtils.to(JniUtils.slice(all, 0, 0, n, 1), DataType.INT64, model.device);
-        PtNDArray rows = JniUtils.to(JniUtils.reshape(JniUtils.slice(all, 0, n, n + (long) n * heads, 1),
-                new long[] {n, heads}), DataType.INT64, model.device);
-        PtNDArray rope = JniUtils.reshape(JniUtils.embedding(rows, (PtNDArray) model.ropeTable, false),
-                new long[] {n, heads, 2, c.headDim()});
-        PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
-        PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) model.weights.embed, false);
-        for (int l = 0; l < layers; l++) {
-            h = model.layer(l, h, rope, mask, layerCaches[l], cached, n);
-        }
-        if (!wantLogits) {
-            return null;
-        }
-        return JniUtils.linear(LlamaModel.normalized(h), (PtNDArray) model.weights.lmHead, null);
+    }
+
+    /** Elements [from, to) of a float input tensor as int64 ids on the device. */
+    static PtNDArray asIds(PtNDArray input, long from, long to, ai.djl.Device device) {
+        return JniUtils.to(JniUtils.slice(input, 0, from, to, 1), DataType.INT64, device);
     }
 
     /**
@@ -211,13 +227,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         for (int i = 0; i < count; i++) {
             int src = cached + path[i];
             int dst = cached + i;
-            if (src == dst) {
-                continue;
-            }
             // Later path nodes sit at higher rows than earlier ones, so copying in order never overwrites a row
-            // still to be read. One copy moves the row of every layer.
-            try (PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1)) {
-                JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers, dst + 1}, ONES2);
+            // still to be read.
+            if (src != dst) {
+                kv.copyRow(src, dst);
             }
         }
         cached += count;
@@ -251,11 +264,24 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
     }
 
+    private void giveBack() {
+        if (graphed != null) {
+            pool.giveBack(graphed);
+        }
+    }
+
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            manager.close();
+            if (manager != null) {
+                manager.close();
+            }
+            if (graphed != null) {
+                giveBack();
+            } else if (kv != null) {
+                kv.close();
+            }
         }
     }
 }

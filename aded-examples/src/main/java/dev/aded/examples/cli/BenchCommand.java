@@ -81,6 +81,7 @@ final class BenchCommand implements Callable<Integer> {
             JsonObject out = new JsonObject();
             out.addProperty("model", p.model().name());
             out.addProperty("device", p.model().device());
+            out.addProperty("dtype", p.model().dataType().toString().toLowerCase(Locale.ROOT));
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
             out.addProperty("drafter", p.drafter());
@@ -122,6 +123,7 @@ final class BenchCommand implements Callable<Integer> {
                 byMode.add(mode.id(), m);
             }
             out.add("modes", byMode);
+            out.addProperty("steps", p.model().stepMode());
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
             Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()

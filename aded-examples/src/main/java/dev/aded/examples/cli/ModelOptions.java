@@ -17,6 +17,11 @@ final class ModelOptions {
     @Option(names = "--device", paramLabel = "cpu|gpu", defaultValue = "cpu", description = "where the model runs")
     String device;
 
+    @Option(names = "--dtype", paramLabel = "f16|f32",
+            description = "weights and activations on a GPU: f16 (default, fast) or f32 (agrees with plain decoding"
+                    + " even where f16 rounding ties two tokens); the CPU always runs f32")
+    String dtype;
+
     @Option(names = "--drafter", paramLabel = "mcts|best-first|auto", defaultValue = "auto",
             description = "how the aded mode grows its draft tree; auto: mcts on a GPU, best-first on the CPU")
     String drafter;
@@ -28,6 +33,6 @@ final class ModelOptions {
     Pipeline open() {
         Path dir = model != null ? model : Pipeline.defaultModelDir();
         Path store = datastore != null ? datastore : model == null ? Pipeline.defaultDatastore(dir) : null;
-        return Pipeline.open(dir, store, device, drafter, contextLookup);
+        return Pipeline.open(dir, store, device, dtype, drafter, contextLookup);
     }
 }

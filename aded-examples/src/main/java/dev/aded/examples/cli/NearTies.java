@@ -28,7 +28,9 @@ final class NearTies {
             o.addProperty("position", d);
             o.addProperty("ar_token", d < ar[i].length ? ar[i][d] : -1);
             o.addProperty("token", d < other[i].length ? other[i][d] : -1);
-            o.addProperty("top2_logit_gap", topTwoGap(p, p.tokenizer().encode(prompts.get(i)), ar[i], d));
+            float[] top = topTwo(p, p.tokenizer().encode(prompts.get(i)), ar[i], d);
+            o.addProperty("top2_logit_gap", top[0] - top[1]);
+            o.addProperty("top2_gap_ulps", (top[0] - top[1]) / p.model().ulp(top[0]));
             diffs.add(o);
         }
         return diffs;
@@ -44,8 +46,8 @@ final class NearTies {
         return a.length == b.length ? -1 : n;
     }
 
-    /** The gap between the two largest logits after {@code prompt + generated[0, position)}. */
-    private static float topTwoGap(Pipeline p, int[] prompt, int[] generated, int position) {
+    /** The two largest logits after {@code prompt + generated[0, position)}. */
+    private static float[] topTwo(Pipeline p, int[] prompt, int[] generated, int position) {
         int len = prompt.length + position;
         int[] seq = new int[len];
         System.arraycopy(prompt, 0, seq, 0, prompt.length);
@@ -67,6 +69,6 @@ final class NearTies {
                 second = v;
             }
         }
-        return best - second;
+        return new float[] {best, second};
     }
 }

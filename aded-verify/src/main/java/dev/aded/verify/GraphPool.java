@@ -1,0 +1,108 @@
+package dev.aded.verify;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A model's KV caches that carry captured CUDA graphs. A graph is bound to the addresses it was captured with, so
+ * a session borrows a cache and its graphs and gives them back when it closes; the next session replays them
+ * instead of capturing again. At most {@link #MAX_CACHES} such caches exist (property
+ * {@code aded.cudaGraphs.caches}); sessions beyond them, and every session once a capture has failed, run
+ * eagerly on caches of their own.
+ */
+final class GraphPool implements AutoCloseable {
+    static final int MAX_CACHES = Integer.getInteger("aded.cudaGraphs.caches", 4);
+    private static final Logger LOG = LoggerFactory.getLogger(GraphPool.class);
+
+    final CudaGraphs cuda;
+    private final LlamaModel model;
+    private final List<GraphedSteps> idle = new ArrayList<>();
+    private final List<GraphedSteps> all = new ArrayList<>();
+    private CudaGraphs.Graph shared;
+    private int graphs;
+    private long bytes;
+    private boolean failed;
+
+    GraphPool(LlamaModel model, CudaGraphs cuda) {
+        this.model = model;
+        this.cuda = cuda;
+    }
+
+    /**
+     * A cache of at least {@code capacity + 1} rows with its graphs (the extra row takes padding nodes' writes),
+     * or null when the session should run eagerly.
+     */
+    synchronized GraphedSteps borrow(int capacity) {
+        if (failed) {
+            return null;
+        }
+        int rows = GraphedSteps.ceilPow2(capacity + 1);
+        GraphedSteps best = null;
+        for (GraphedSteps g : idle) {
+            if (g.kv.rows >= rows && (best == null || g.kv.rows < best.kv.rows)) {
+                best = g;
+            }
+        }
+        if (best != null) {
+            idle.remove(best);
+            return best;
+        }
+        if (all.size() >= MAX_CACHES) {
+            return null;
+        }
+        GraphedSteps created = new GraphedSteps(model, this, rows);
+        all.add(created);
+        return created;
+    }
+
+    synchronized void giveBack(GraphedSteps steps) {
+        idle.add(steps);
+    }
+
+    /** The graph whose memory pool every later capture shares. */
+    synchronized CudaGraphs.Graph shared() {
+        return shared;
+    }
+
+    synchronized void captured(CudaGraphs.Graph graph, long reservedBytes) {
+        if (shared == null) {
+            shared = graph;
+        }
+        graphs++;
+        bytes += Math.max(0, reservedBytes);
+    }
+
+    /** Whether graphs may still be captured and replayed: false once a capture has failed. */
+    synchronized boolean usable() {
+        return !failed;
+    }
+
+    /** After a failed capture: no more graphs for this model; the caller goes on eagerly. */
+    synchronized void failed(RuntimeException e) {
+        if (!failed) {
+            failed = true;
+            LOG.warn("CUDA graph capture failed, the verifier runs eagerly from now on: {}", e.getMessage());
+        }
+    }
+
+    /** Graphs captured, device memory they took and caches that carry them. */
+    synchronized String summary() {
+        return String.format(Locale.ROOT, "%d CUDA graphs over %d KV caches, %s of device memory", graphs,
+                all.size(), DeviceMemory.bytes(bytes));
+    }
+
+    @Override
+    public synchronized void close() {
+        if (graphs > 0) {
+            LOG.info("closing {}", summary());
+        }
+        for (GraphedSteps g : all) {
+            g.close();
+        }
+        all.clear();
+        idle.clear();
+    }
+}

@@ -1,0 +1,186 @@
+package dev.aded.verify;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
+import java.util.Arrays;
+
+/**
+ * The verifier's forward pass over one KV cache, captured as CUDA graphs and replayed: the GPU then runs a step
+ * at its own speed instead of waiting for the host to issue some 30 PyTorch calls per layer.
+ *
+ * <p>A graph replays fixed shapes at fixed addresses, so steps are bucketed: the node count rounds up to a power
+ * of two (padding nodes attend to key 0 only and write their keys and values to the cache's last row, which no
+ * real token uses), and attention reads a power-of-two number of cache rows, the rows past the sequence masked
+ * out. Every input that changes per step (token ids, RoPE rows, the rows to write, the mask) is copied into the
+ * bucket's static input tensor before the replay; the argmax of each node is copied back after it, and the
+ * logits stay in the bucket's output tensor for sampling. A bucket is captured the first time it is needed,
+ * after one eager warm-up on the capture stream. All graphs of a model share one memory pool.
+ */
+final class GraphedSteps implements AutoCloseable {
+    /** The largest tree a graph takes; larger ones (none today: trees stop at 256 nodes) run eagerly. */
+    static final int MAX_NODES = 256;
+    /** The fewest cache rows attention reads in a graph. */
+    static final int MIN_KEYS = 64;
+
+    private final LlamaModel model;
+    private final GraphPool pool;
+    final KvCache kv;
+    private final Long2ObjectOpenHashMap<Bucket> buckets = new Long2ObjectOpenHashMap<>();
+    private final long[] argmax = new long[MAX_NODES];
+    private float[] input = new float[0];
+
+    GraphedSteps(LlamaModel model, GraphPool pool, int rows) {
+        this.model = model;
+        this.pool = pool;
+        this.kv = new KvCache(model, rows);
+    }
+
+    /** Graphs captured so far for this cache. */
+    int graphs() {
+        return buckets.size();
+    }
+
+    /**
+     * Runs the n nodes at positions {@code cached + depths[i]}, attending to the first {@code cached} rows and to
+     * what {@code treeMask} [n·n, 0 or -inf] opens; writes each node's argmax into {@code out}. Returns the logits
+     * [N ≥ n, vocab], valid until the next step on this cache.
+     */
+    PtNDArray forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, int[] out) {
+        int nodes = ceilPow2(n);
+        int keys = Math.min(kv.rows, Math.max(MIN_KEYS, ceilPow2(cached + n)));
+        if (cached + n > keys || cached + n >= kv.rows) {
+            throw new IllegalStateException("a tree of " + n + " nodes after " + cached + " tokens does not fit a"
+                    + " cache of " + kv.rows + " rows");
+        }
+        int size = encode(ids, depths, treeMask, n, cached, nodes, keys);
+        Bucket b = buckets.get(key(nodes, keys));
+        if (b == null) {
+            b = capture(nodes, keys, size);
+            buckets.put(key(nodes, keys), b);
+        } else {
+            pool.cuda.copyIn(b.input, input, size);
+            b.graph.replay();
+        }
+        pool.cuda.copyOut(b.argmax, argmax, n);
+        for (int i = 0; i < n; i++) {
+            out[i] = (int) argmax[i];
+        }
+        return b.logits;
+    }
+
+    /**
+     * The static input of a bucket: ids [N], RoPE table rows [N·heads], cache rows to write [N], mask [N·keys].
+     * Returns its length.
+     */
+    private int encode(int[] ids, int[] depths, float[] treeMask, int n, int cached, int nodes, int keys) {
+        LlamaConfig c = model.config;
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        int size = nodes * (2 + heads + keys);
+        if (input.length < size) {
+            input = new float[size];
+        }
+        LlamaSession.encodeTokens(input, ids, depths, n, nodes, cached, c);
+        int writes = nodes * (1 + heads);
+        int mask = writes + nodes;
+        Arrays.fill(input, mask, mask + nodes * keys, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < nodes; i++) {
+            int row = mask + i * keys;
+            if (i < n) {
+                input[writes + i] = cached + i;
+                Arrays.fill(input, row, row + cached, 0f);
+                System.arraycopy(treeMask, i * n, input, row + cached, n);
+            } else {
+                input[writes + i] = kv.rows - 1;
+                input[row] = 0f;
+            }
+        }
+        return size;
+    }
+
+    private Bucket capture(int nodes, int keys, int size) {
+        NDManager m = kv.manager.newSubManager();
+        try {
+            PtNDArray in = (PtNDArray) m.zeros(new Shape(size), DataType.FLOAT32);
+            pool.cuda.copyIn(in, input, size);
+            PtNDArray[] outputs = new PtNDArray[2];
+            long[] before = new long[1];
+            CudaGraphs.Graph[] graph = new CudaGraphs.Graph[1];
+            pool.cuda.onSideStream(() -> {
+                // Warm-up on the capture stream (cuBLAS sets up a workspace per stream), then the capture,
+                // which queues nothing: the replay below computes this step.
+                try (NDManager warm = m.newSubManager()) {
+                    step(in, nodes, keys, warm);
+                }
+                before[0] = pool.cuda.reservedBytes();
+                NDManager captured = m.newSubManager();
+                try {
+                    graph[0] = pool.cuda.capture(pool.shared(), () -> {
+                        PtNDArray[] r = step(in, nodes, keys, captured);
+                        outputs[0] = r[0];
+                        outputs[1] = r[1];
+                    });
+                    outputs[0].attach(m);
+                    outputs[1].attach(m);
+                } finally {
+                    // Temporaries go back to the graph's pool, which keeps their memory for the replays.
+                    captured.close();
+                }
+            });
+            pool.captured(graph[0], pool.cuda.reservedBytes() - before[0]);
+            Bucket b = new Bucket(m, in, graph[0], outputs[0], outputs[1]);
+            b.graph.replay();
+            return b;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** The pass as the graph holds it: inputs sliced from the static tensor, outputs logits and their argmax. */
+    private PtNDArray[] step(PtNDArray in, int nodes, int keys, NDManager scope) {
+        LlamaConfig c = model.config;
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        PtNDArray all = JniUtils.slice(in, 0, 0, in.getShape().get(0), 1);
+        all.attach(scope);
+        PtNDArray tokens = LlamaSession.asIds(all, 0, nodes, model.device);
+        PtNDArray rows = JniUtils.reshape(LlamaSession.asIds(all, nodes, (long) nodes * (1 + heads), model.device),
+                new long[] {nodes, heads});
+        long writes = (long) nodes * (1 + heads);
+        PtNDArray writeRows = LlamaSession.asIds(all, writes, writes + nodes, model.device);
+        PtNDArray mask = JniUtils.reshape(JniUtils.to(JniUtils.slice(all, 0, writes + nodes,
+                writes + nodes + (long) nodes * keys, 1), model.dtype, model.device), new long[] {nodes, keys});
+        int g = c.groupSize();
+        if (g > 1) {
+            mask = JniUtils.tile(mask, new long[] {g, 1});
+        }
+        PtNDArray logits = model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.rows(writeRows), keys, nodes,
+                true);
+        return new PtNDArray[] {logits, JniUtils.argMax(logits, -1, false)};
+    }
+
+    /** The smallest power of two at least x (x ≥ 1). */
+    static int ceilPow2(int x) {
+        return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1;
+    }
+
+    private static long key(int nodes, int keys) {
+        return ((long) nodes << 32) | keys;
+    }
+
+    @Override
+    public void close() {
+        for (Bucket b : buckets.values()) {
+            b.graph.close();
+        }
+        buckets.clear();
+        kv.close();
+    }
+
+    /** One captured shape: its static input, graph and outputs, in a manager of their own. */
+    private record Bucket(NDManager manager, PtNDArray input, CudaGraphs.Graph graph, PtNDArray logits,
+            PtNDArray argmax) {}
+}

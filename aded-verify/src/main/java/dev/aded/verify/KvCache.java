@@ -1,0 +1,53 @@
+package dev.aded.verify;
+
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+
+/**
+ * One sequence's keys and values for every layer: a tensor {@code [layers, rows, 2·kvHeads, headDim]},
+ * position-major, so a step writes its new rows with one in-place assignment per layer and keeping an accepted
+ * node is one row copy for all layers at once.
+ */
+final class KvCache implements AutoCloseable {
+    private static final long[] ONES2 = {1, 1};
+
+    final NDManager manager;
+    final PtNDArray cache;
+    /** Views of {@link #cache}, one per layer: {@code [rows, 2·kvHeads, headDim]}. */
+    final PtNDArray[] layers;
+    final int rows;
+
+    KvCache(LlamaModel model, int rows) {
+        LlamaConfig c = model.config;
+        this.rows = rows;
+        this.manager = model.manager.newSubManager();
+        Shape shape = new Shape(c.numLayers(), rows, 2L * c.numKvHeads(), c.headDim());
+        try {
+            this.cache = (PtNDArray) manager.zeros(shape, model.dtype);
+            this.layers = new PtNDArray[c.numLayers()];
+            for (int l = 0; l < layers.length; l++) {
+                layers[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
+            }
+        } catch (EngineException e) {
+            manager.close();
+            throw DeviceMemory.translate(e, "a KV cache of " + rows + " tokens ("
+                    + DeviceMemory.bytes((double) shape.size() * model.dtype.getNumOfBytes()) + ")", model.device);
+        }
+    }
+
+    /** Copies row {@code src} of every layer to row {@code dst}. */
+    void copyRow(int src, int dst) {
+        try (PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1)) {
+            JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers.length, dst + 1}, ONES2);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

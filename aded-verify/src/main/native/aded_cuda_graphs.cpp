@@ -1,0 +1,170 @@
+// CUDA graph capture and replay for the verifier's forward pass, for libtorch's own tensors as DJL issues them.
+//
+// DJL's PyTorch engine has no graph API. These few functions give Java the piece it lacks: make a side stream
+// current, capture whatever libtorch work the calling thread issues into an at::cuda::CUDAGraph, and replay it.
+// The forward pass itself stays the Java code in dev.aded.verify.LlamaModel; only its host cost goes away.
+// Plain C functions (called through JNA), so the library needs no JNI header and no Java at build time.
+// Every function returns 0 on success or -1 with a message in the caller's buffer.
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace {
+
+void fail(const std::exception& e, char* err, int len) {
+  if (err != nullptr && len > 0) {
+    std::strncpy(err, e.what(), static_cast<size_t>(len) - 1);
+    err[len - 1] = '\0';
+  }
+}
+
+template <typename F>
+int guarded(char* err, int len, F&& f) {
+  try {
+    f();
+    return 0;
+  } catch (const c10::Error& e) {
+    // what() of a c10::Error carries a C++ backtrace; the message alone is what a caller can act on.
+    std::runtime_error plain(e.msg());
+    fail(plain, err, len);
+  } catch (const std::exception& e) {
+    fail(e, err, len);
+  }
+  return -1;
+}
+
+// The stream that was current before aded_side_stream_enter, restored by aded_side_stream_exit. Thread-local
+// because libtorch's current stream is.
+thread_local std::optional<c10::cuda::CUDAStream> previous;
+
+// One side stream per device for every capture: each stream gets cuBLAS workspaces of its own, so taking a fresh
+// pool stream per capture (libtorch hands out 32 in turn) cost tens of MB of device memory per graph.
+c10::cuda::CUDAStream side_stream(int device) {
+  static std::mutex lock;
+  static std::vector<std::optional<c10::cuda::CUDAStream>> streams;
+  std::lock_guard<std::mutex> guard(lock);
+  if (static_cast<size_t>(device) >= streams.size()) {
+    streams.resize(static_cast<size_t>(device) + 1);
+  }
+  if (!streams[device].has_value()) {
+    streams[device] = c10::cuda::getStreamFromPool(false, static_cast<c10::DeviceIndex>(device));
+  }
+  return *streams[device];
+}
+
+}  // namespace
+
+extern "C" {
+
+// Makes a side stream current on the calling thread, after the work already queued on the current one. Capture
+// cannot run on the legacy default stream, and warm-up must run on the stream it captures on (cuBLAS keeps a
+// workspace per stream).
+int aded_side_stream_enter(int device, char* err, int len) {
+  return guarded(err, len, [&] {
+    TORCH_CHECK(!previous.has_value(), "a side stream is already current on this thread");
+    c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device);
+    c10::cuda::CUDAStream side = side_stream(device);
+    cudaEvent_t ready;
+    C10_CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
+    C10_CUDA_CHECK(cudaEventRecord(ready, current.stream()));
+    C10_CUDA_CHECK(cudaStreamWaitEvent(side.stream(), ready, 0));
+    C10_CUDA_CHECK(cudaEventDestroy(ready));
+    previous = current;
+    c10::cuda::setCurrentCUDAStream(side);
+  });
+}
+
+// Restores the stream that was current before, which then waits for what the side stream did.
+int aded_side_stream_exit(int device, char* err, int len) {
+  return guarded(err, len, [&] {
+    TORCH_CHECK(previous.has_value(), "no side stream is current on this thread");
+    c10::cuda::CUDAStream side = c10::cuda::getCurrentCUDAStream(device);
+    cudaEvent_t done;
+    C10_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+    C10_CUDA_CHECK(cudaEventRecord(done, side.stream()));
+    C10_CUDA_CHECK(cudaStreamWaitEvent(previous->stream(), done, 0));
+    C10_CUDA_CHECK(cudaEventDestroy(done));
+    c10::cuda::setCurrentCUDAStream(*previous);
+    previous.reset();
+  });
+}
+
+void* aded_graph_new() {
+  try {
+    return new at::cuda::CUDAGraph();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// Starts capturing the calling thread's work on its current (side) stream. With share != null the graph
+// allocates from that graph's memory pool, so the graphs of one model share one pool: they replay one at a time,
+// and tensors kept alive (the graphs' outputs) keep their blocks. Thread-local capture mode: other threads may
+// go on with their own CUDA work.
+int aded_capture_begin(void* graph, void* share, char* err, int len) {
+  return guarded(err, len, [&] {
+    auto* g = static_cast<at::cuda::CUDAGraph*>(graph);
+    at::cuda::MempoolId_t pool = share == nullptr ? at::cuda::MempoolId_t{0, 0}
+                                                  : static_cast<at::cuda::CUDAGraph*>(share)->pool();
+    g->capture_begin(pool, cudaStreamCaptureModeThreadLocal);
+  });
+}
+
+int aded_capture_end(void* graph, char* err, int len) {
+  return guarded(err, len, [&] { static_cast<at::cuda::CUDAGraph*>(graph)->capture_end(); });
+}
+
+// Replays on the calling thread's current stream, after the work already queued there (the input copies).
+int aded_replay(void* graph, char* err, int len) {
+  return guarded(err, len, [&] { static_cast<at::cuda::CUDAGraph*>(graph)->replay(); });
+}
+
+void aded_graph_free(void* graph) {
+  delete static_cast<at::cuda::CUDAGraph*>(graph);
+}
+
+// Copies host bytes into a device tensor in place, queued on the current stream: a graph's static input keeps
+// its address, where DJL's NDArray.set would give the tensor new storage. Pageable source memory: the call
+// returns once the bytes are staged, so the caller may reuse its array at once.
+int aded_copy_in(void* tensor, const void* src, long long bytes, char* err, int len) {
+  return guarded(err, len, [&] {
+    auto* t = static_cast<at::Tensor*>(tensor);
+    TORCH_CHECK(t->is_cuda() && t->is_contiguous(), "copy_in needs a contiguous CUDA tensor");
+    TORCH_CHECK(bytes >= 0 && static_cast<size_t>(bytes) <= t->nbytes(), "copy_in of ", bytes,
+                " bytes into a tensor of ", t->nbytes());
+    C10_CUDA_CHECK(cudaMemcpyAsync(t->data_ptr(), src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice,
+                                   c10::cuda::getCurrentCUDAStream(t->device().index()).stream()));
+  });
+}
+
+// Copies a device tensor's first bytes to the host once the current stream has produced them.
+int aded_copy_out(void* tensor, void* dst, long long bytes, char* err, int len) {
+  return guarded(err, len, [&] {
+    auto* t = static_cast<at::Tensor*>(tensor);
+    TORCH_CHECK(t->is_cuda() && t->is_contiguous(), "copy_out needs a contiguous CUDA tensor");
+    TORCH_CHECK(bytes >= 0 && static_cast<size_t>(bytes) <= t->nbytes(), "copy_out of ", bytes,
+                " bytes from a tensor of ", t->nbytes());
+    cudaStream_t stream = c10::cuda::getCurrentCUDAStream(t->device().index()).stream();
+    C10_CUDA_CHECK(cudaMemcpyAsync(dst, t->data_ptr(), static_cast<size_t>(bytes), cudaMemcpyDeviceToHost, stream));
+    C10_CUDA_CHECK(cudaStreamSynchronize(stream));
+  });
+}
+
+// Bytes the caching allocator holds on the device (graph pools included): what graphs cost, read before and after.
+long long aded_reserved_bytes(int device) {
+  try {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+    return stats.reserved_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].current;
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // extern "C"
