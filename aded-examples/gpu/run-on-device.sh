@@ -105,7 +105,8 @@ for step in $steps; do
       ;;
     peers)
       # Hugging Face transformers, greedy and prompt lookup, same model and prompts
-      python3 "$root/aded-examples/gpu/peers.py" "$model" "$prompts" 128 2>&1 | grep -v Warning | tee "$out/peers.txt"
+      python3 "$root/aded-examples/gpu/peers.py" "$model" "$prompts" 128 ${ADED_PEER_PROMPTS:-} 2>&1 \
+        | grep -v Warning | tee "$out/peers.txt"
       ;;
     *) echo "unknown step '$step': expected helper, graphs, smoke, datastore, bench, bench-f32, bench-best-first," \
          "forward, reference or peers" >&2; exit 2 ;;
