@@ -60,7 +60,7 @@ final class Decoding {
         this.acceptor = new PathAcceptor(model.vocabSize(), config);
         this.path = new int[this.budget + 1];
         this.stepTokens = new int[this.budget + 1];
-        this.random = new SplittableRandom(config.seed());
+        this.random = new SplittableRandom(config.seed().orElseGet(() -> new SplittableRandom().nextLong()));
         this.decoder = tokenizer == null ? null : new StreamDecoder(tokenizer);
         this.stops = new StopMatcher(config.stopStrings());
     }

@@ -7,8 +7,8 @@ import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.Mode;
-import dev.aded.examples.Pipeline;
 import dev.aded.examples.report.BenchReport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -71,9 +71,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<String> texts = readPrompts(prompts, limit);
         List<Mode> order = orderModes(modes);
-        try (Pipeline p = model.open()) {
+        try (Generator p = model.open()) {
             for (Mode mode : order) {
-                if (!p.generator().supports(mode)) {
+                if (!p.supports(mode)) {
                     throw new IllegalArgumentException("mode " + mode.id() + " needs a datastore: give --datastore"
                             + " or leave it out of --modes");
                 }
@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("device", p.model().device());
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
-            out.addProperty("drafter", p.drafter());
+            out.addProperty("drafter", model.resolvedDrafter());
             out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
@@ -93,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
                 GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
                         .treeBudget(treeBudget).build();
                 // Warm-up (JIT, allocator) in plain decoding, so no mode's drafter learns from text outside the run.
-                p.generator().generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
+                p.generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
                 configs.put(mode, config);
                 runs.put(mode, new ModeRun());
                 outputs.put(mode, new int[texts.size()][]);
@@ -103,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
             // counts learn from the same sequence as in a run of that mode alone.
             for (int i = 0; i < texts.size(); i++) {
                 for (Mode mode : order) {
-                    GenerationResult r = p.generator().generate(texts.get(i), configs.get(mode), null,
+                    GenerationResult r = p.generate(texts.get(i), configs.get(mode), null,
                             new Cancellation());
                     outputs.get(mode)[i] = r.tokens();
                     runs.get(mode).add(r.stats());

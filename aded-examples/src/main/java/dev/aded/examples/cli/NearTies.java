@@ -4,7 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
-import dev.aded.examples.Pipeline;
+import dev.aded.core.Generator;
 import java.util.List;
 
 /**
@@ -16,7 +16,7 @@ final class NearTies {
     private NearTies() {}
 
     /** One entry per prompt whose output differs from {@code ar}: prompt index, position, tokens and gap. */
-    static JsonArray compare(Pipeline p, List<String> prompts, int[][] ar, int[][] other) {
+    static JsonArray compare(Generator p, List<String> prompts, int[][] ar, int[][] other) {
         JsonArray diffs = new JsonArray();
         for (int i = 0; i < prompts.size(); i++) {
             int d = firstDifference(ar[i], other[i]);
@@ -45,7 +45,7 @@ final class NearTies {
     }
 
     /** The gap between the two largest logits after {@code prompt + generated[0, position)}. */
-    private static float topTwoGap(Pipeline p, int[] prompt, int[] generated, int position) {
+    private static float topTwoGap(Generator p, int[] prompt, int[] generated, int position) {
         int len = prompt.length + position;
         int[] seq = new int[len];
         System.arraycopy(prompt, 0, seq, 0, prompt.length);
