@@ -110,6 +110,24 @@ public final class Generator implements AutoCloseable {
         return new TextStream(this, encodePrompt(prompt), config);
     }
 
+    /**
+     * A conversation that keeps its model cache between turns, so that each turn runs only its new tokens through
+     * the model; see {@link ChatSession}. Close it to free the cache.
+     *
+     * @param systemMessage the system message that opens the conversation, or null for none
+     */
+    public ChatSession newChat(String systemMessage) {
+        requireChatTemplate();
+        KeptCache kept;
+        deviceLock.lock();
+        try {
+            kept = new KeptCache(model.newSession(model.maxContext()));
+        } finally {
+            deviceLock.unlock();
+        }
+        return new ChatSession(this, systemMessage, kept);
+    }
+
     /** Continues a conversation through the model's chat template. */
     public GenerationResult chat(List<ChatMessage> messages, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
@@ -124,10 +142,14 @@ public final class Generator implements AutoCloseable {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("conversation is empty");
         }
+        requireChatTemplate();
+        return requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
+    }
+
+    private void requireChatTemplate() {
         if (chatTemplate == null) {
             throw new IllegalStateException("no chat template: build the generator with chatTemplate(...)");
         }
-        return requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
     }
 
     private int[] encodePrompt(String prompt) {
@@ -157,9 +179,15 @@ public final class Generator implements AutoCloseable {
      */
     public GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
+        return generateTokens(prompt, config, listener, cancellation, null);
+    }
+
+    /** @param kept a session to continue, prefilling only what the prompt adds to its cache; null for a new one */
+    GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
+            Cancellation cancellation, KeptCache kept) {
         GenerationResult result;
         try {
-            result = run(prompt, config, listener, cancellation);
+            result = run(prompt, config, listener, cancellation, kept);
         } catch (RuntimeException | Error e) {
             if (listener != null) {
                 listener.onError(e);
@@ -173,7 +201,7 @@ public final class Generator implements AutoCloseable {
     }
 
     private GenerationResult run(int[] prompt, GenerationConfig config, TextListener listener,
-            Cancellation cancellation) {
+            Cancellation cancellation, KeptCache kept) {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(cancellation, "cancellation");
@@ -191,8 +219,8 @@ public final class Generator implements AutoCloseable {
             case ADED -> datastoreDrafters.newDrafter();
         };
         int budget = config.treeBudget() > 0 ? config.treeBudget() : model.preferredTreeBudget();
-        return new Decoding(model, tokenizer, config, mode, drafter, budget, ids, deviceLock, listener, cancellation)
-                .run();
+        return new Decoding(model, tokenizer, config, mode, drafter, budget, ids, deviceLock, listener, cancellation,
+                kept).run();
     }
 
     /** The mode a config with no mode of its own runs in. */
