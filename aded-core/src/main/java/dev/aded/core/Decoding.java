@@ -23,6 +23,7 @@ final class Decoding {
     private final Lock deviceLock;
     private final TextListener listener;
     private final Cancellation cancellation;
+    private final KeptCache kept;
 
     private final int[] context;
     private int length;
@@ -42,7 +43,7 @@ final class Decoding {
     private long verifyNanos;
 
     Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter, int budget,
-            int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation) {
+            int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation, KeptCache kept) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;
@@ -52,15 +53,18 @@ final class Decoding {
         this.deviceLock = deviceLock;
         this.listener = listener;
         this.cancellation = cancellation;
+        this.kept = kept;
         this.promptLength = prompt.length;
-        this.capacity = Math.min(model.maxContext(), prompt.length + config.maxNewTokens() + this.budget + 1);
+        // A kept cache is opened for the whole context, since later generations continue it.
+        this.capacity = kept != null ? model.maxContext()
+                : Math.min(model.maxContext(), prompt.length + config.maxNewTokens() + this.budget + 1);
         this.context = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens() + 1);
         this.length = prompt.length;
         this.tree = new DraftTree(this.budget + 1);
         this.acceptor = new PathAcceptor(model.vocabSize(), config);
         this.path = new int[this.budget + 1];
         this.stepTokens = new int[this.budget + 1];
-        this.random = new SplittableRandom(config.seed());
+        this.random = new SplittableRandom(config.seed().orElseGet(() -> new SplittableRandom().nextLong()));
         this.decoder = tokenizer == null ? null : new StreamDecoder(tokenizer);
         this.stops = new StopMatcher(config.stopStrings());
     }
@@ -70,17 +74,33 @@ final class Decoding {
         ModelSession session;
         deviceLock.lock();
         try {
-            session = model.newSession(capacity);
-            if (length > 1) {
-                session.prefill(context, 0, length - 1);
+            session = kept != null ? kept.session() : model.newSession(capacity);
+            int from = kept != null ? kept.reuse(context, length) : 0;
+            if (length - 1 > from) {
+                session.prefill(context, from, length - 1);
             }
+        } catch (RuntimeException | Error e) {
+            if (kept != null) {
+                kept.forget();
+            }
+            throw e;
         } finally {
             deviceLock.unlock();
         }
         long prefillNanos = System.nanoTime() - start;
         FinishReason finish;
-        try (session) {
-            finish = loop(session);
+        if (kept == null) {
+            try (session) {
+                finish = loop(session);
+            }
+        } else {
+            try {
+                finish = loop(session);
+                kept.keep(context, length);
+            } catch (RuntimeException | Error e) {
+                kept.forget();
+                throw e;
+            }
         }
         finishText();
         int[] generated = Arrays.copyOfRange(context, promptLength, length);

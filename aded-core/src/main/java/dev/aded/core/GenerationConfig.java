@@ -2,6 +2,7 @@ package dev.aded.core;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 
 /**
  * What one generation should do: how many tokens, how to sample, when to stop and how to draft. Immutable; build
@@ -12,7 +13,8 @@ public final class GenerationConfig {
     private final double temperature;
     private final double topP;
     private final int topK;
-    private final long seed;
+    /** Null: each generation draws its own. */
+    private final Long seed;
     private final List<String> stopStrings;
     private final Mode mode;
     private final int treeBudget;
@@ -78,8 +80,9 @@ public final class GenerationConfig {
         return topK;
     }
 
-    public long seed() {
-        return seed;
+    /** The sampling seed; empty (the default) gives each generation a random one, so sampled calls differ. */
+    public OptionalLong seed() {
+        return seed == null ? OptionalLong.empty() : OptionalLong.of(seed);
     }
 
     public List<String> stopStrings() {
@@ -117,7 +120,7 @@ public final class GenerationConfig {
         private double temperature;
         private double topP = 1.0;
         private int topK;
-        private long seed = 42;
+        private Long seed;
         private List<String> stopStrings = List.of();
         private Mode mode;
         private int treeBudget;
@@ -146,8 +149,15 @@ public final class GenerationConfig {
             return this;
         }
 
+        /** Makes sampling repeatable: the same seed, prompt and options give the same text in every mode. */
         public Builder seed(long s) {
             this.seed = s;
+            return this;
+        }
+
+        /** Back to a random seed for each generation. */
+        public Builder randomSeed() {
+            this.seed = null;
             return this;
         }
 

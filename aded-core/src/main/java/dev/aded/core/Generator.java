@@ -6,6 +6,10 @@ import dev.aded.core.text.Tokenizer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -27,15 +31,16 @@ public final class Generator implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final DrafterFactory datastoreDrafters;
-    private final boolean closeModel;
+    private final List<AutoCloseable> owned;
     private final ReentrantLock deviceLock = new ReentrantLock(true);
+    private ExecutorService asyncThreads;
 
     private Generator(Builder b) {
         this.model = b.model;
         this.tokenizer = b.tokenizer;
         this.chatTemplate = b.chatTemplate;
         this.datastoreDrafters = b.drafters;
-        this.closeModel = b.closeModel;
+        this.owned = List.copyOf(b.owned);
         if (tokenizer != null && tokenizer.vocabSize() > model.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.file() + " has " + tokenizer.vocabSize()
                     + " tokens but model " + model.name() + " only " + model.vocabSize());
@@ -63,33 +68,141 @@ public final class Generator implements AutoCloseable {
 
     public GenerationResult generate(String prompt, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
+        return generateTokens(encodePrompt(prompt), config, listener, cancellation);
+    }
+
+    /**
+     * Starts generating on the generator's threads and returns at once. Cancelling the future stops the generation
+     * after its current step (the listener then gets {@code onComplete} with {@link FinishReason#CANCELLED}).
+     *
+     * @param listener gets the text as it comes, then the result or the failure; may be null
+     */
+    public CompletableFuture<GenerationResult> generateAsync(String prompt, GenerationConfig config,
+            TextListener listener) {
+        return generateTokensAsync(encodePrompt(prompt), config, listener);
+    }
+
+    /** {@link #generateAsync} from token ids. */
+    public CompletableFuture<GenerationResult> generateTokensAsync(int[] prompt, GenerationConfig config,
+            TextListener listener) {
         Objects.requireNonNull(prompt, "prompt");
-        if (prompt.isEmpty()) {
-            throw new IllegalArgumentException("prompt is empty");
+        Objects.requireNonNull(config, "config");
+        Cancellation cancellation = new Cancellation();
+        CompletableFuture<GenerationResult> future = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                cancellation.cancel();
+                return super.cancel(mayInterruptIfRunning);
+            }
+        };
+        async().execute(() -> {
+            try {
+                future.complete(generateTokens(prompt, config, listener, cancellation));
+            } catch (Throwable e) {
+                future.completeExceptionally(e);
+            }
+        });
+        return future;
+    }
+
+    /** Starts generating and returns the text to pull piece by piece; see {@link TextStream}. */
+    public TextStream stream(String prompt, GenerationConfig config) {
+        return new TextStream(this, encodePrompt(prompt), config);
+    }
+
+    /**
+     * A conversation that keeps its model cache between turns, so that each turn runs only its new tokens through
+     * the model; see {@link ChatSession}. Close it to free the cache.
+     *
+     * @param systemMessage the system message that opens the conversation, or null for none
+     */
+    public ChatSession newChat(String systemMessage) {
+        requireChatTemplate();
+        KeptCache kept;
+        deviceLock.lock();
+        try {
+            kept = new KeptCache(model.newSession(model.maxContext()));
+        } finally {
+            deviceLock.unlock();
         }
-        return generateTokens(requireTokenizer().encode(prompt), config, listener, cancellation);
+        return new ChatSession(this, systemMessage, kept);
     }
 
     /** Continues a conversation through the model's chat template. */
     public GenerationResult chat(List<ChatMessage> messages, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
+        return generateTokens(encodeChat(messages), config, listener, cancellation);
+    }
+
+    /**
+     * The token ids of a conversation rendered by the chat template, ending with the assistant's turn opened. The
+     * template writes special tokens such as BOS itself, as Hugging Face's apply_chat_template does.
+     */
+    int[] encodeChat(List<ChatMessage> messages) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("conversation is empty");
         }
+        requireChatTemplate();
+        return requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
+    }
+
+    private void requireChatTemplate() {
         if (chatTemplate == null) {
             throw new IllegalStateException("no chat template: build the generator with chatTemplate(...)");
         }
-        // The template writes special tokens such as BOS itself, as Hugging Face's apply_chat_template does.
-        int[] ids = requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
-        return generateTokens(ids, config, listener, cancellation);
+    }
+
+    private int[] encodePrompt(String prompt) {
+        Objects.requireNonNull(prompt, "prompt");
+        if (prompt.isEmpty()) {
+            throw new IllegalArgumentException("prompt is empty");
+        }
+        return requireTokenizer().encode(prompt);
+    }
+
+    /** The threads of the async calls, started on first use: daemon threads, so they never keep a JVM alive. */
+    private synchronized ExecutorService async() {
+        if (asyncThreads == null) {
+            AtomicInteger n = new AtomicInteger();
+            asyncThreads = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "aded-generate-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return asyncThreads;
     }
 
     /**
      * Generates from token ids. {@link GenerationResult#text()} is empty when the generator has no tokenizer, and
-     * stop strings then never match.
+     * stop strings then never match. The listener, when given, hears of the end too, failures included.
      */
     public GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
+        return generateTokens(prompt, config, listener, cancellation, null);
+    }
+
+    /** @param kept a session to continue, prefilling only what the prompt adds to its cache; null for a new one */
+    GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
+            Cancellation cancellation, KeptCache kept) {
+        GenerationResult result;
+        try {
+            result = run(prompt, config, listener, cancellation, kept);
+        } catch (RuntimeException | Error e) {
+            if (listener != null) {
+                listener.onError(e);
+            }
+            throw e;
+        }
+        if (listener != null) {
+            listener.onComplete(result);
+        }
+        return result;
+    }
+
+    private GenerationResult run(int[] prompt, GenerationConfig config, TextListener listener,
+            Cancellation cancellation, KeptCache kept) {
+        Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(cancellation, "cancellation");
         int[] ids = fitContext(prompt, config);
@@ -106,8 +219,8 @@ public final class Generator implements AutoCloseable {
             case ADED -> datastoreDrafters.newDrafter();
         };
         int budget = config.treeBudget() > 0 ? config.treeBudget() : model.preferredTreeBudget();
-        return new Decoding(model, tokenizer, config, mode, drafter, budget, ids, deviceLock, listener, cancellation)
-                .run();
+        return new Decoding(model, tokenizer, config, mode, drafter, budget, ids, deviceLock, listener, cancellation,
+                kept).run();
     }
 
     /** The mode a config with no mode of its own runs in. */
@@ -171,12 +284,18 @@ public final class Generator implements AutoCloseable {
         return tokenizer;
     }
 
-    /** Closes the model when the builder was told it owns it; the tokenizer is the caller's. */
+    /**
+     * Closes what the builder was told the generator owns ({@link Builder#owning}), the last given first; the rest
+     * stays the caller's. The first failure is thrown once all were closed, later ones added to it as suppressed.
+     */
     @Override
     public void close() {
-        if (closeModel) {
-            model.close();
+        synchronized (this) {
+            if (asyncThreads != null) {
+                asyncThreads.shutdown();
+            }
         }
+        Closeables.closeInReverse(owned);
     }
 
     /** Builder for {@link Generator}. */
@@ -185,7 +304,7 @@ public final class Generator implements AutoCloseable {
         private final Tokenizer tokenizer;
         private ChatTemplate chatTemplate;
         private DrafterFactory drafters;
-        private boolean closeModel;
+        private final List<AutoCloseable> owned = new java.util.ArrayList<>();
 
         private Builder(TargetModel model, Tokenizer tokenizer) {
             this.model = Objects.requireNonNull(model, "model");
@@ -203,9 +322,9 @@ public final class Generator implements AutoCloseable {
             return this;
         }
 
-        /** Lets {@link Generator#close()} close the model too. */
-        public Builder closeModel(boolean close) {
-            this.closeModel = close;
+        /** Hands {@code resource} (the model, the tokenizer, a datastore) to the generator, which closes it. */
+        public Builder owning(AutoCloseable resource) {
+            owned.add(Objects.requireNonNull(resource, "resource"));
             return this;
         }
 

@@ -2,7 +2,8 @@ package dev.aded.core;
 
 /**
  * One sequence's state inside a {@link TargetModel}: the key/value cache of the tokens accepted so far. Calls run
- * in the order prefill → (forward → commit)*. Not thread-safe: one generation owns a session.
+ * in the order prefill → (forward → commit)*, and {@link #truncate} may start the order again. Not thread-safe:
+ * one generation owns a session.
  */
 public interface ModelSession extends AutoCloseable {
 
@@ -24,6 +25,14 @@ public interface ModelSession extends AutoCloseable {
      * branch, and drops the rest, so the cache then ends with that path.
      */
     void commit(int[] path, int count);
+
+    /**
+     * Keeps the first {@code length} cached tokens and forgets the rest, so that a sequence sharing that prefix goes
+     * on from there (a chat's next turn) without running the prefix again.
+     *
+     * @throws IllegalArgumentException when {@code length} is negative or more than {@link #cachedLength()}
+     */
+    void truncate(int length);
 
     @Override
     void close();

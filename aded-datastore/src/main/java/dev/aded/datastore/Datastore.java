@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
+import org.slf4j.LoggerFactory;
 
 /**
  * A tri-gram datastore file, memory-mapped. Opening reads and checks the header and the sections' sizes and
@@ -39,6 +41,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     private final ByteBuffer offsets;
     private final ByteBuffer trigrams;
     private final ByteBuffer body;
+    /** Set when {@link #verifyInBackground()} found the body damaged: lookups then answer nothing. */
+    private volatile boolean distrusted;
 
     private Datastore(Path file, ByteBuffer map, Object fileKey, int loadTopK) {
         this.file = file;
@@ -157,6 +161,34 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     }
 
     /**
+     * Runs {@link #verify()} on a daemon thread, so that opening stays fast however large the file. Should the body
+     * be damaged, one warning is logged and every lookup answers nothing from then on: drafts then come only from
+     * what is learned and from the context, and since the model checks every draft the output is the same, only
+     * slower. The future completes with the verdict: normally, or with the {@link DatastoreException}.
+     */
+    public CompletableFuture<Void> verifyInBackground() {
+        CompletableFuture<Void> verdict = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                verify();
+                verdict.complete(null);
+            } catch (DatastoreException | InternalError e) {
+                distrusted = true;
+                LoggerFactory.getLogger(Datastore.class).warn("{}; drafting goes on without it", e.getMessage());
+                verdict.completeExceptionally(e);
+            }
+        }, "aded-verify-" + file.getFileName());
+        t.setDaemon(true);
+        t.start();
+        return verdict;
+    }
+
+    /** True once a background verification found the body damaged (lookups then answer nothing). */
+    public boolean distrusted() {
+        return distrusted;
+    }
+
+    /**
      * The body's CRC32C over copies of the mapping. Should the file be cut short meanwhile, the JVM turns a copy's
      * fault into an {@link InternalError}, where CRC32C's intrinsic reading the mapping itself would crash it.
      */
@@ -202,7 +234,7 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     /** Continuations of (a, b); out-of-range ids, and offsets a corrupted file might hold, give no entries. */
     @Override
     public int trigram(int a, int b, int[] tokens, int[] counts) {
-        if (a < 0 || b < 0 || a >= vocab || b >= vocab) {
+        if (distrusted || a < 0 || b < 0 || a >= vocab || b >= vocab) {
             return 0;
         }
         long key = (long) a * vocab + b;
@@ -224,7 +256,7 @@ public final class Datastore implements NgramCounts, AutoCloseable {
 
     @Override
     public int bigram(int b, int[] tokens, int[] counts) {
-        if (b < 0 || b >= vocab) {
+        if (distrusted || b < 0 || b >= vocab) {
             return 0;
         }
         return copy(bigrams, bigramOffsets.getInt(4 * b), bigramOffsets.getInt(4 * b + 4), tokens, counts);

@@ -1,5 +1,6 @@
 package dev.aded.datastore;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,6 +87,37 @@ class DatastoreErrorsTest {
         byte[] b = bytes.clone();
         b[b.length - 3] ^= 0x10;
         assertTrue(openError(b).contains("checksum"));
+    }
+
+    @Test
+    void backgroundVerificationOfADamagedBodyTurnsLookupsOffAndAWholeOneKeepsThem() throws Exception {
+        Path f = dir.resolve("flipped.aded");
+        byte[] b = bytes.clone();
+        b[b.length - 3] ^= 0x10;
+        Files.write(f, b);
+        int[] tokens = new int[64];
+        int[] counts = new int[64];
+        try (Datastore whole = Datastore.open(good); Datastore damaged = Datastore.open(f)) {
+            int busiest = firstBigram(whole, tokens, counts);
+            assertTrue(damaged.bigram(busiest, tokens, counts) > 0, "lookups work before the verdict");
+            whole.verifyInBackground().get(1, java.util.concurrent.TimeUnit.MINUTES);
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> damaged.verifyInBackground().get(1, java.util.concurrent.TimeUnit.MINUTES));
+            assertTrue(e.getCause().getMessage().contains("checksum") && e.getCause().getMessage()
+                    .contains(f.toString()), e.getCause().getMessage());
+            assertTrue(damaged.distrusted() && !whole.distrusted());
+            assertEquals(0, damaged.bigram(busiest, tokens, counts));
+            assertTrue(whole.bigram(busiest, tokens, counts) > 0);
+        }
+    }
+
+    private static int firstBigram(Datastore ds, int[] tokens, int[] counts) {
+        for (int t = 0; t < ds.vocabSize(); t++) {
+            if (ds.bigram(t, tokens, counts) > 0) {
+                return t;
+            }
+        }
+        throw new AssertionError("the test corpus gave no bigram");
     }
 
     @Test

@@ -1,6 +1,8 @@
 package dev.aded.examples;
 
 import com.google.gson.JsonParser;
+import dev.aded.Aded;
+import dev.aded.core.Generator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,11 +25,11 @@ final class EmbeddedModel {
                 .toList();
     }
 
-    /** One pipeline over the embedded model and default datastore on the CPU, shared by a test class. */
-    static Pipeline open() {
+    /** One generator over the embedded model and default datastore on the CPU, shared by a test class. */
+    static Generator open() {
         if (!Files.isRegularFile(DATASTORE)) {
             throw new IllegalStateException("the default datastore " + DATASTORE.toAbsolutePath() + " is missing");
         }
-        return Pipeline.open(DIR, DATASTORE, "cpu");
+        return Aded.builder().model(DIR).datastore(DATASTORE).build();
     }
 }

@@ -10,6 +10,7 @@ import dev.aded.core.ContextOverflow;
 import dev.aded.core.FinishReason;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.Mode;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,16 +21,16 @@ import org.junit.jupiter.api.Test;
 /** What users expect of generate(): streaming, stop strings, cancellation, sampling seeds, bad calls. */
 class GeneratorBehaviourTest {
     private static final String PROMPT = "class Stack:\n    def __init__(self):\n";
-    private static Pipeline pipeline;
+    private static Generator generator;
 
     @BeforeAll
     static void open() {
-        pipeline = EmbeddedModel.open();
+        generator = EmbeddedModel.open();
     }
 
     @AfterAll
     static void close() {
-        pipeline.close();
+        generator.close();
     }
 
     private static GenerationConfig.Builder config() {
@@ -39,7 +40,7 @@ class GeneratorBehaviourTest {
     @Test
     void streamedPiecesConcatenateToTheResultText() {
         StringBuilder streamed = new StringBuilder();
-        GenerationResult r = pipeline.generator().generate(PROMPT, config().build(), streamed::append);
+        GenerationResult r = generator.generate(PROMPT, config().build(), streamed::append);
         assertEquals(r.text(), streamed.toString());
         assertEquals(64, r.tokens().length);
         assertEquals(FinishReason.LENGTH, r.finishReason());
@@ -48,12 +49,12 @@ class GeneratorBehaviourTest {
 
     @Test
     void stopStringsCutTheTextAndAreNeverStreamed() {
-        String full = pipeline.generator().generate(PROMPT, config().build()).text();
+        String full = generator.generate(PROMPT, config().build()).text();
         int nl = full.indexOf('\n', 1);
         assertTrue(nl > 0, "expected a line break in " + full);
         String stop = full.substring(nl, Math.min(full.length(), nl + 5));
         StringBuilder streamed = new StringBuilder();
-        GenerationResult r = pipeline.generator().generate(PROMPT, config().stopStrings(stop).build(),
+        GenerationResult r = generator.generate(PROMPT, config().stopStrings(stop).build(),
                 streamed::append);
         assertEquals(FinishReason.STOP_STRING, r.finishReason());
         assertEquals(full.substring(0, full.indexOf(stop)), r.text());
@@ -62,7 +63,7 @@ class GeneratorBehaviourTest {
 
     @Test
     void cancellingFromAnotherThreadEndsTheCallAndLeavesTheModelUsable() throws Exception {
-        GenerationResult before = pipeline.generator().generate(PROMPT, config().mode(Mode.AR).build());
+        GenerationResult before = generator.generate(PROMPT, config().mode(Mode.AR).build());
         Cancellation cancel = new Cancellation();
         CountDownLatch firstPiece = new CountDownLatch(1);
         Thread t = new Thread(() -> {
@@ -74,14 +75,14 @@ class GeneratorBehaviourTest {
             cancel.cancel();
         });
         t.start();
-        GenerationResult r = pipeline.generator().generate(PROMPT, config().maxNewTokens(1000).build(),
+        GenerationResult r = generator.generate(PROMPT, config().maxNewTokens(1000).build(),
                 piece -> firstPiece.countDown(), cancel);
         t.join();
         assertEquals(FinishReason.CANCELLED, r.finishReason());
         assertTrue(r.tokens().length < 1000);
         assertTrue(r.tokens().length > 0, "cancelled before it began, not mid-way");
         // The next call on the same model gives exactly what it gave before the cancelled one.
-        GenerationResult after = pipeline.generator().generate(PROMPT, config().mode(Mode.AR).build());
+        GenerationResult after = generator.generate(PROMPT, config().mode(Mode.AR).build());
         assertEquals(before.text(), after.text());
         assertEquals(java.util.Arrays.toString(before.tokens()), java.util.Arrays.toString(after.tokens()));
     }
@@ -89,31 +90,31 @@ class GeneratorBehaviourTest {
     @Test
     void samplingWithASeedIsReproducibleAndModeIndependent() {
         GenerationConfig sampled = config().temperature(0.8).topP(0.95).topK(50).seed(1234).build();
-        GenerationResult ar = pipeline.generator().generate(PROMPT, sampled.toBuilder().mode(Mode.AR).build());
-        GenerationResult ar2 = pipeline.generator().generate(PROMPT, sampled.toBuilder().mode(Mode.AR).build());
-        GenerationResult other = pipeline.generator().generate(PROMPT,
+        GenerationResult ar = generator.generate(PROMPT, sampled.toBuilder().mode(Mode.AR).build());
+        GenerationResult ar2 = generator.generate(PROMPT, sampled.toBuilder().mode(Mode.AR).build());
+        GenerationResult other = generator.generate(PROMPT,
                 sampled.toBuilder().seed(99).mode(Mode.AR).build());
         assertEquals(ar.text(), ar2.text());
         assertFalse(ar.text().equals(other.text()), "different seeds gave the same 64 sampled tokens");
         // One uniform number per emitted token in every mode: the same seed gives the same text through trees.
-        GenerationResult aded = pipeline.generator().generate(PROMPT, sampled.toBuilder().mode(Mode.ADED).build());
+        GenerationResult aded = generator.generate(PROMPT, sampled.toBuilder().mode(Mode.ADED).build());
         assertEquals(ar.text(), aded.text());
     }
 
     @Test
     void badCallsAreRefusedWithClearMessages() {
         assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> pipeline.generator().generate("", config().build())).getMessage().contains("prompt is empty"));
+                () -> generator.generate("", config().build())).getMessage().contains("prompt is empty"));
         String longPrompt = "x = 1\n".repeat(1500);
         String msg = assertThrows(IllegalArgumentException.class,
-                () -> pipeline.generator().generate(longPrompt, config().build())).getMessage();
+                () -> generator.generate(longPrompt, config().build())).getMessage();
         assertTrue(msg.contains("exceeds the model's context of 2048 tokens"), msg);
-        GenerationResult truncated = pipeline.generator().generate(longPrompt,
+        GenerationResult truncated = generator.generate(longPrompt,
                 config().maxNewTokens(8).contextOverflow(ContextOverflow.TRUNCATE_PROMPT_START).build());
         assertEquals(8, truncated.tokens().length);
         assertEquals(2048 - 8, truncated.stats().promptTokens());
         msg = assertThrows(IllegalArgumentException.class,
-                () -> pipeline.generator().generate(PROMPT, config().maxNewTokens(5000).build())).getMessage();
+                () -> generator.generate(PROMPT, config().maxNewTokens(5000).build())).getMessage();
         assertTrue(msg.contains("maxNewTokens 5000"), msg);
     }
 
@@ -122,7 +123,7 @@ class GeneratorBehaviourTest {
         String[] prompts = {PROMPT, "def parse(line):\n", "for i in range(10):\n", "import os\nimport sys\n"};
         String[] expected = new String[prompts.length];
         for (int i = 0; i < prompts.length; i++) {
-            expected[i] = pipeline.generator().generate(prompts[i], config().maxNewTokens(32).build()).text();
+            expected[i] = generator.generate(prompts[i], config().maxNewTokens(32).build()).text();
         }
         int threads = 8;
         AtomicInteger mismatches = new AtomicInteger();
@@ -132,7 +133,7 @@ class GeneratorBehaviourTest {
             workers[w] = new Thread(() -> {
                 for (int k = 0; k < 4; k++) {
                     int p = (id + k) % prompts.length;
-                    String got = pipeline.generator().generate(prompts[p], config().maxNewTokens(32).build()).text();
+                    String got = generator.generate(prompts[p], config().maxNewTokens(32).build()).text();
                     if (!got.equals(expected[p])) {
                         mismatches.incrementAndGet();
                     }

@@ -4,11 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.aded.core.ContextLookup;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Generator;
 import dev.aded.core.Mode;
+import dev.aded.core.text.Tokenizer;
 import dev.aded.datastore.AdaptiveCounts;
+import dev.aded.datastore.Datastore;
+import dev.aded.mcts.BestFirstDrafterFactory;
+import dev.aded.verify.LlamaModel;
 import dev.aded.verify.NativeMemory;
 import it.unimi.dsi.fastutil.longs.Long2IntMap;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
@@ -69,10 +74,14 @@ class LoadTest {
 
     @Test
     void sixteenThreadsGetTheSingleThreadedOutputsLoseNoCountAndFreeTheirMemory() throws Exception {
-        try (Pipeline pipeline = EmbeddedModel.open()) {
+        // Assembled by hand, as Aded's builder does on the CPU, to reach the counts the generations learn into.
+        try (Tokenizer tokenizer = Tokenizer.load(EmbeddedModel.DIR);
+                LlamaModel model = LlamaModel.load(EmbeddedModel.DIR, ai.djl.Device.cpu());
+                Datastore datastore = Datastore.open(EmbeddedModel.DATASTORE)) {
             List<String> prompts = EmbeddedModel.devPrompts().subList(0, PROMPTS);
-            Generator generator = pipeline.generator();
-            AdaptiveCounts counts = pipeline.counts();
+            AdaptiveCounts counts = new AdaptiveCounts(datastore);
+            Generator generator = Generator.builder(model, tokenizer)
+                    .drafter(ContextLookup.around(new BestFirstDrafterFactory(counts))).build();
             List<Call> kinds = new ArrayList<>();
             for (boolean sampled : new boolean[] {false, true}) {
                 for (Mode mode : MODES) {
@@ -97,10 +106,10 @@ class LoadTest {
                 // once (their stacks, torch's per-thread state): what is measured is growth with the work.
                 runConcurrently(pool, generator, prompts, kinds);
 
-                Long2IntOpenHashMap fedTrigrams = expectedTrigrams(pipeline, prompts, calls, expected);
+                Long2IntOpenHashMap fedTrigrams = expectedTrigrams(tokenizer, counts, prompts, calls, expected);
                 Long2IntOpenHashMap learnedBefore = learned(counts, fedTrigrams);
                 long observedBefore = counts.observedTokens();
-                int tensorsBefore = NativeMemory.liveTensors(pipeline.model());
+                int tensorsBefore = NativeMemory.liveTensors(model);
                 resident[0] = NativeMemory.residentKb();
                 List<GenerationResult> results = new ArrayList<>();
                 int perRound = calls.size() / ROUNDS;
@@ -128,7 +137,7 @@ class LoadTest {
                             "learned count of tri-gram " + e.getLongKey());
                 }
                 assertTrue(fedTrigrams.size() > 100, "too few tri-grams checked: " + fedTrigrams.size());
-                assertEquals(tensorsBefore, NativeMemory.liveTensors(pipeline.model()), "tensors left behind");
+                assertEquals(tensorsBefore, NativeMemory.liveTensors(model), "tensors left behind");
                 // A leak grows with the work: every round would add about as much as the one before. The threads'
                 // own state grows until each has met the largest calls (seen to take one or two rounds), then
                 // stays: the second half of the run must add less than the slack.
@@ -185,16 +194,16 @@ class LoadTest {
      * known from the single-threaded runs. Contexts that would reach the per-context cap of learned continuations
      * are left out, since the counts drop new continuations there by design.
      */
-    private static Long2IntOpenHashMap expectedTrigrams(Pipeline pipeline, List<String> prompts, List<Call> calls,
-            Map<Call, GenerationResult> expected) {
-        long v = pipeline.counts().vocabSize();
+    private static Long2IntOpenHashMap expectedTrigrams(Tokenizer tokenizer, AdaptiveCounts counts,
+            List<String> prompts, List<Call> calls, Map<Call, GenerationResult> expected) {
+        long v = counts.vocabSize();
         Long2IntOpenHashMap occurrences = new Long2IntOpenHashMap();
         Long2ObjectOpenHashMap<IntOpenHashSet> continuations = new Long2ObjectOpenHashMap<>();
         for (Call c : calls) {
             if (c.mode() != Mode.ADED) {
                 continue;
             }
-            int[] prompt = pipeline.tokenizer().encode(prompts.get(c.prompt()));
+            int[] prompt = tokenizer.encode(prompts.get(c.prompt()));
             int[] out = expected.get(c).tokens();
             int[] all = Arrays.copyOf(prompt, prompt.length + out.length);
             System.arraycopy(out, 0, all, prompt.length, out.length);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.Mode;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -17,18 +18,18 @@ import org.junit.jupiter.api.Test;
  * tokens, code-15m in f32 on the CPU, with the shipped datastore (learning as it goes, as in real use).
  */
 class LosslessGreedyTest {
-    private static Pipeline pipeline;
+    private static Generator generator;
     private static List<String> prompts;
 
     @BeforeAll
     static void open() throws Exception {
-        pipeline = EmbeddedModel.open();
+        generator = EmbeddedModel.open();
         prompts = EmbeddedModel.devPrompts();
     }
 
     @AfterAll
     static void close() {
-        pipeline.close();
+        generator.close();
     }
 
     @Test
@@ -52,6 +53,6 @@ class LosslessGreedyTest {
 
     private static GenerationResult run(int prompt, Mode mode) {
         GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(128).build();
-        return pipeline.generator().generate(prompts.get(prompt), config, null, new Cancellation());
+        return generator.generate(prompts.get(prompt), config, null, new Cancellation());
     }
 }

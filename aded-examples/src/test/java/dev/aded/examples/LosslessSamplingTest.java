@@ -6,6 +6,7 @@ import dev.aded.core.Cancellation;
 import dev.aded.core.DraftTree;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.Mode;
 import dev.aded.core.ModelSession;
 import it.unimi.dsi.fastutil.ints.Int2IntOpenHashMap;
@@ -21,22 +22,22 @@ import org.junit.jupiter.api.Test;
 class LosslessSamplingTest {
     private static final String PROMPT = "import numpy as np\n\n\ndef mean(values):\n    return";
     private static final int DRAWS = 1500;
-    private static Pipeline pipeline;
+    private static Generator generator;
 
     @BeforeAll
     static void open() {
-        pipeline = EmbeddedModel.open();
+        generator = EmbeddedModel.open();
     }
 
     @AfterAll
     static void close() {
-        pipeline.close();
+        generator.close();
     }
 
     @Test
     void adedSamplesTheModelsDistribution() {
         double temperature = 1.0;
-        int[] prompt = pipeline.tokenizer().encode(PROMPT);
+        int[] prompt = generator.tokenizer().encode(PROMPT);
         double[] first = distribution(prompt, temperature);
         int firstToken = argmax(first);
         int[] extended = java.util.Arrays.copyOf(prompt, prompt.length + 1);
@@ -49,7 +50,7 @@ class LosslessSamplingTest {
         int conditioned = 0;
         long draftedSteps = 0;
         for (int seed = 0; seed < DRAWS; seed++) {
-            GenerationResult r = pipeline.generator().generateTokens(prompt, base.toBuilder().seed(seed).build(),
+            GenerationResult r = generator.generateTokens(prompt, base.toBuilder().seed(seed).build(),
                     null, new Cancellation());
             if (r.tokens().length == 2 && r.tokens()[0] == firstToken) {
                 counts.addTo(r.tokens()[1], 1);
@@ -67,8 +68,8 @@ class LosslessSamplingTest {
 
     /** The model's exact next-token distribution after {@code seq} at the given temperature. */
     private static double[] distribution(int[] seq, double temperature) {
-        float[] row = new float[pipeline.model().vocabSize()];
-        try (ModelSession s = pipeline.model().newSession(seq.length + 1)) {
+        float[] row = new float[generator.model().vocabSize()];
+        try (ModelSession s = generator.model().newSession(seq.length + 1)) {
             s.prefill(seq, 0, seq.length - 1);
             DraftTree root = new DraftTree(1);
             root.reset(seq[seq.length - 1]);

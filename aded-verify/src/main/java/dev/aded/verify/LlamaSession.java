@@ -218,6 +218,17 @@ final class LlamaSession implements ModelSession, TreeLogits {
         step = manager.newSubManager();
     }
 
+    /** Later prefills and commits overwrite the forgotten rows, so moving the length back is all it takes. */
+    @Override
+    public void truncate(int length) {
+        checkOpen();
+        if (length < 0 || length > cached) {
+            throw new IllegalArgumentException("cannot truncate a cache of " + cached + " tokens to " + length);
+        }
+        cached = length;
+        lastSize = 0;
+    }
+
     @Override
     public void commit(int[] path, int count) {
         checkOpen();

@@ -16,6 +16,7 @@ public final class AdedCli implements Runnable {
     /** Runs the program and returns its exit code: 0 done, 1 failed, 2 wrong usage. */
     public static int run(String... args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        quietLogging();
         CommandLine cli = new CommandLine(new AdedCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("aded " + cmd.getCommandName() + ": " + message(e));
@@ -31,6 +32,23 @@ public final class AdedCli implements Runnable {
             return CommandLine.ExitCode.USAGE;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * Warnings and errors only, so that generated text and stats are not lost among DJL's start-up messages; set
+     * here rather than in a simplelogger.properties, which would reach the logging of any application that has this
+     * jar on its classpath. {@code -Dorg.slf4j.simpleLogger.defaultLogLevel=info} shows them again. DJL's CUDA probe
+     * warns on every machine without a matching driver, and {@code --device gpu} reports a missing GPU itself.
+     */
+    private static void quietLogging() {
+        setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
     }
 
     private static String message(Throwable e) {

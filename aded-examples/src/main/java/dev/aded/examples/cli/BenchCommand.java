@@ -7,9 +7,10 @@ import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.Mode;
-import dev.aded.examples.Pipeline;
 import dev.aded.examples.report.BenchReport;
+import dev.aded.verify.LlamaModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -71,9 +72,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<String> texts = readPrompts(prompts, limit);
         List<Mode> order = orderModes(modes);
-        try (Pipeline p = model.open()) {
+        try (Generator p = model.open()) {
             for (Mode mode : order) {
-                if (!p.generator().supports(mode)) {
+                if (!p.supports(mode)) {
                     throw new IllegalArgumentException("mode " + mode.id() + " needs a datastore: give --datastore"
                             + " or leave it out of --modes");
                 }
@@ -81,10 +82,11 @@ final class BenchCommand implements Callable<Integer> {
             JsonObject out = new JsonObject();
             out.addProperty("model", p.model().name());
             out.addProperty("device", p.model().device());
-            out.addProperty("dtype", p.model().dataType().toString().toLowerCase(Locale.ROOT));
+            LlamaModel target = (LlamaModel) p.model();
+            out.addProperty("dtype", target.dataType().toString().toLowerCase(Locale.ROOT));
             out.addProperty("prompts", texts.size());
             out.addProperty("max_new_tokens", maxNewTokens);
-            out.addProperty("drafter", p.drafter());
+            out.addProperty("drafter", model.resolvedDrafter());
             out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
@@ -94,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
                 GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
                         .treeBudget(treeBudget).build();
                 // Warm-up (JIT, allocator) in plain decoding, so no mode's drafter learns from text outside the run.
-                p.generator().generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
+                p.generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
                 configs.put(mode, config);
                 runs.put(mode, new ModeRun());
                 outputs.put(mode, new int[texts.size()][]);
@@ -104,7 +106,7 @@ final class BenchCommand implements Callable<Integer> {
             // counts learn from the same sequence as in a run of that mode alone.
             for (int i = 0; i < texts.size(); i++) {
                 for (Mode mode : order) {
-                    GenerationResult r = p.generator().generate(texts.get(i), configs.get(mode), null,
+                    GenerationResult r = p.generate(texts.get(i), configs.get(mode), null,
                             new Cancellation());
                     outputs.get(mode)[i] = r.tokens();
                     runs.get(mode).add(r.stats());
@@ -123,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
                 byMode.add(mode.id(), m);
             }
             out.add("modes", byMode);
-            out.addProperty("steps", p.model().stepMode());
+            out.addProperty("steps", target.stepMode());
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
             Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()

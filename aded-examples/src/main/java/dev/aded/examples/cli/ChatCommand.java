@@ -3,10 +3,10 @@ package dev.aded.examples.cli;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.Generator;
 import dev.aded.core.GenerationStats;
 import dev.aded.core.Mode;
 import dev.aded.core.text.ChatMessage;
-import dev.aded.examples.Pipeline;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -45,14 +45,14 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (Pipeline p = model.open()) {
+        try (Generator p = model.open()) {
             GenerationConfig config = sampling.config();
-            if (p.generator().chatTemplate().isBuiltIn() && !config.stopStrings().contains(BUILT_IN_TURN)) {
+            if (p.chatTemplate().isBuiltIn() && !config.stopStrings().contains(BUILT_IN_TURN)) {
                 List<String> stops = new ArrayList<>(config.stopStrings());
                 stops.add(BUILT_IN_TURN);
                 config = config.toBuilder().stopStrings(stops).build();
             }
-            Mode mode = config.mode() != null ? config.mode() : p.generator().defaultMode();
+            Mode mode = config.mode() != null ? config.mode() : p.defaultMode();
             installInterruptHandler();
             out.printf("aded chat: %s on %s, mode %s. /help for commands, Ctrl-D to leave.%n", p.model().name(),
                     p.model().device(), mode.id());
@@ -81,7 +81,7 @@ final class ChatCommand implements Callable<Integer> {
                         case "/mode" -> {
                             try {
                                 Mode next = Mode.parse(cmd.length > 1 ? cmd[1] : "");
-                                if (p.generator().supports(next)) {
+                                if (p.supports(next)) {
                                     mode = next;
                                     out.println("(mode " + mode.id() + ")");
                                 } else {
@@ -100,7 +100,7 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 history.add(ChatMessage.user(line));
                 current = new Cancellation();
-                GenerationResult r = p.generator().chat(history, config.toBuilder().mode(mode).build(),
+                GenerationResult r = p.chat(history, config.toBuilder().mode(mode).build(),
                         piece -> out.print(piece), current);
                 current = null;
                 out.println(r.finishReason() == dev.aded.core.FinishReason.CANCELLED ? " [stopped]" : "");

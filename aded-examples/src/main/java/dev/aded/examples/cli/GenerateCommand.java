@@ -4,7 +4,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
-import dev.aded.examples.Pipeline;
+import dev.aded.core.Generator;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
@@ -32,9 +32,9 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         GenerationConfig config = sampling.config();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (Pipeline p = model.open()) {
-            GenerationResult r = json ? p.generator().generate(prompt, config)
-                    : p.generator().generate(prompt, config, piece -> out.print(piece));
+        try (Generator p = model.open()) {
+            GenerationResult r = json ? p.generate(prompt, config)
+                    : p.generate(prompt, config, piece -> out.print(piece));
             if (json) {
                 out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
                         .toJson(toJson(r, p)));
@@ -46,7 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    static JsonObject toJson(GenerationResult r, Pipeline p) {
+    static JsonObject toJson(GenerationResult r, Generator p) {
         JsonObject o = new JsonObject();
         o.addProperty("model", p.model().name());
         o.addProperty("device", p.model().device());

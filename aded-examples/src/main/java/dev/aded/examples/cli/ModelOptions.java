@@ -1,7 +1,13 @@
 package dev.aded.examples.cli;
 
-import dev.aded.examples.Pipeline;
+import dev.aded.Aded;
+import dev.aded.Device;
+import dev.aded.DraftSearch;
+import dev.aded.Precision;
+import dev.aded.core.Generator;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import picocli.CommandLine.Option;
 
 /** The options that choose a model, a datastore and a device, shared by generate, chat and bench. */
@@ -30,9 +36,74 @@ final class ModelOptions {
             description = "add the prompt-lookup branch to aded's draft tree (default: ${DEFAULT-VALUE})")
     boolean contextLookup;
 
-    Pipeline open() {
-        Path dir = model != null ? model : Pipeline.defaultModelDir();
-        Path store = datastore != null ? datastore : model == null ? Pipeline.defaultDatastore(dir) : null;
-        return Pipeline.open(dir, store, device, dtype, drafter, contextLookup);
+    /** The generator these options describe, over the embedded model and its datastore unless told otherwise. */
+    Generator open() {
+        Device dev = device();
+        DraftSearch search = draftSearch();
+        Path dir = model != null ? model : defaultModelDir();
+        return Aded.builder().model(dir).datastore(datastoreFile(dir)).device(dev).precision(precision())
+                .draftSearch(search).contextLookup(contextLookup).build();
+    }
+
+    /** The draft search aded runs with, as the command line spells it; null without a datastore. */
+    String resolvedDrafter() {
+        Path dir = model != null ? model : defaultModelDir();
+        return datastoreFile(dir) == null ? null
+                : draftSearch().on(device()).name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private Path datastoreFile(Path dir) {
+        if (datastore != null || model != null) {
+            return datastore;
+        }
+        Path shipped = dir.resolve("default.aded");
+        return Files.isRegularFile(shipped) ? shipped : null;
+    }
+
+    private Device device() {
+        return switch (device) {
+            case "cpu" -> Device.CPU;
+            case "gpu" -> Device.GPU;
+            default -> throw new IllegalArgumentException("unknown device '" + device + "': expected cpu or gpu");
+        };
+    }
+
+    private Precision precision() {
+        if (dtype == null) {
+            return null;
+        }
+        return switch (dtype) {
+            case "f16" -> Precision.F16;
+            case "f32" -> Precision.F32;
+            default -> throw new IllegalArgumentException("unknown dtype '" + dtype + "': expected f16 or f32");
+        };
+    }
+
+    private DraftSearch draftSearch() {
+        return switch (drafter) {
+            case "mcts" -> DraftSearch.MCTS;
+            case "best-first" -> DraftSearch.BEST_FIRST;
+            case "auto" -> DraftSearch.AUTO;
+            default -> throw new IllegalArgumentException("unknown drafter '" + drafter
+                    + "': expected mcts, best-first or auto");
+        };
+    }
+
+    /** The embedded default model, found beside the jar or in the source tree, unless -Daded.model says else. */
+    static Path defaultModelDir() {
+        String prop = System.getProperty("aded.model");
+        if (prop != null) {
+            return Path.of(prop);
+        }
+        try {
+            Path jar = Path.of(ModelOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path besideJar = jar.getParent().resolveSibling("models").resolve("code-15m");
+            if (Files.isDirectory(besideJar)) {
+                return besideJar;
+            }
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            // Not run from a jar file: fall through to the source-tree location.
+        }
+        return Path.of("aded-examples", "models", "code-15m");
     }
 }

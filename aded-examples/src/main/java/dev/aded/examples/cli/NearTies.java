@@ -4,7 +4,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
-import dev.aded.examples.Pipeline;
+import dev.aded.verify.LlamaModel;
+import dev.aded.core.Generator;
 import java.util.List;
 
 /**
@@ -16,7 +17,7 @@ final class NearTies {
     private NearTies() {}
 
     /** One entry per prompt whose output differs from {@code ar}: prompt index, position, tokens and gap. */
-    static JsonArray compare(Pipeline p, List<String> prompts, int[][] ar, int[][] other) {
+    static JsonArray compare(Generator p, List<String> prompts, int[][] ar, int[][] other) {
         JsonArray diffs = new JsonArray();
         for (int i = 0; i < prompts.size(); i++) {
             int d = firstDifference(ar[i], other[i]);
@@ -30,7 +31,7 @@ final class NearTies {
             o.addProperty("token", d < other[i].length ? other[i][d] : -1);
             float[] top = topTwo(p, p.tokenizer().encode(prompts.get(i)), ar[i], d);
             o.addProperty("top2_logit_gap", top[0] - top[1]);
-            o.addProperty("top2_gap_ulps", (top[0] - top[1]) / p.model().ulp(top[0]));
+            o.addProperty("top2_gap_ulps", (top[0] - top[1]) / ((LlamaModel) p.model()).ulp(top[0]));
             diffs.add(o);
         }
         return diffs;
@@ -47,7 +48,7 @@ final class NearTies {
     }
 
     /** The two largest logits after {@code prompt + generated[0, position)}. */
-    private static float[] topTwo(Pipeline p, int[] prompt, int[] generated, int position) {
+    private static float[] topTwo(Generator p, int[] prompt, int[] generated, int position) {
         int len = prompt.length + position;
         int[] seq = new int[len];
         System.arraycopy(prompt, 0, seq, 0, prompt.length);

@@ -24,8 +24,8 @@ final class SamplingOptions {
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "0 = off")
     int topK;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "42")
-    long seed;
+    @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default: a random one per answer)")
+    Long seed;
 
     @Option(names = "--stop", paramLabel = "TEXT", description = "stop string (repeatable)")
     List<String> stops = new ArrayList<>();
@@ -35,13 +35,16 @@ final class SamplingOptions {
     int treeBudget;
 
     GenerationConfig config() {
-        return GenerationConfig.builder()
+        GenerationConfig.Builder b = GenerationConfig.builder();
+        if (seed != null) {
+            b.seed(seed);
+        }
+        return b
                 .mode(mode == null ? null : Mode.parse(mode))
                 .maxNewTokens(maxNewTokens)
                 .temperature(temperature)
                 .topP(topP)
                 .topK(topK)
-                .seed(seed)
                 .stopStrings(stops)
                 .treeBudget(treeBudget)
                 .build();

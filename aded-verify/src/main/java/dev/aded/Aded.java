@@ -1,0 +1,141 @@
+package dev.aded;
+
+import dev.aded.core.Closeables;
+import dev.aded.core.ContextLookup;
+import dev.aded.core.DrafterFactory;
+import dev.aded.core.Generator;
+import dev.aded.core.text.ChatTemplate;
+import dev.aded.core.text.Tokenizer;
+import dev.aded.datastore.AdaptiveCounts;
+import dev.aded.datastore.Datastore;
+import dev.aded.mcts.BestFirstDrafterFactory;
+import dev.aded.mcts.MctsDrafterFactory;
+import dev.aded.verify.LlamaModel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The library's front door: a ready {@link Generator} from a Hugging Face model folder and, optionally, a datastore.
+ *
+ * <pre>{@code
+ * try (Generator generator = Aded.builder().model(dir).datastore(file).device(Device.GPU).build()) {
+ *     System.out.println(generator.generate("def fib(n):", GenerationConfig.defaults()).text());
+ * }
+ * }</pre>
+ *
+ * <p>What the folder says is used: its tokenizer, its weights, and the chat template of its
+ * {@code tokenizer_config.json} (a plain built-in one when it has none). With a datastore the default mode is
+ * {@code aded}, with the draft search suited to the device and the context-lookup branch; the datastore's body is
+ * checked in the background ({@link Datastore#verifyInBackground()}), so opening stays fast. The generator owns
+ * everything it opened and closes it.
+ */
+public final class Aded {
+    private Aded() {}
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder for a generator; only {@link #model} is required. */
+    public static final class Builder {
+        private Path modelDir;
+        private Path datastoreFile;
+        private Device device = Device.CPU;
+        private Precision precision;
+        private DraftSearch draftSearch = DraftSearch.AUTO;
+        private boolean contextLookup = true;
+        private boolean verifyDatastore = true;
+
+        private Builder() {}
+
+        /** A Hugging Face Llama, Mistral or Qwen2 folder: config.json, safetensors weights, tokenizer.json. */
+        public Builder model(Path dir) {
+            this.modelDir = Objects.requireNonNull(dir, "model");
+            return this;
+        }
+
+        /** The tri-gram datastore behind the {@code aded} mode (built by {@code aded datastore build}); none by default. */
+        public Builder datastore(Path file) {
+            this.datastoreFile = file;
+            return this;
+        }
+
+        /** {@link Device#CPU} by default. */
+        public Builder device(Device device) {
+            this.device = Objects.requireNonNull(device, "device");
+            return this;
+        }
+
+        /** {@link DraftSearch#AUTO} by default: MCTS on a GPU, best-first on the CPU. */
+        /** f16 or f32; left out, the device's default: f16 on a GPU, f32 on the CPU (which runs f32 only). */
+        public Builder precision(Precision precision) {
+            this.precision = precision;
+            return this;
+        }
+
+        public Builder draftSearch(DraftSearch search) {
+            this.draftSearch = Objects.requireNonNull(search, "draftSearch");
+            return this;
+        }
+
+        /** Whether aded's tree also gets the prompt-lookup branch ({@link ContextLookup}); on by default. */
+        public Builder contextLookup(boolean on) {
+            this.contextLookup = on;
+            return this;
+        }
+
+        /** Whether the datastore's body is checked in the background after opening; on by default. */
+        public Builder verifyDatastore(boolean on) {
+            this.verifyDatastore = on;
+            return this;
+        }
+
+        /**
+         * Opens the model on its device, the tokenizer and the datastore, and builds the generator over them.
+         *
+         * @throws IllegalArgumentException naming the file and the problem for a bad folder or datastore, or a
+         *     datastore made with another tokenizer
+         * @throws dev.aded.core.DeviceMemoryException when the device cannot hold the weights
+         */
+        public Generator build() {
+            if (modelDir == null) {
+                throw new IllegalStateException("no model: call model(dir) with a Hugging Face model folder");
+            }
+            ai.djl.Device djlDevice = device.toDjl();
+            List<AutoCloseable> opened = new ArrayList<>();
+            try {
+                Tokenizer tokenizer = Tokenizer.load(modelDir);
+                opened.add(tokenizer);
+                DrafterFactory drafters = null;
+                if (datastoreFile != null) {
+                    Datastore datastore = Datastore.open(datastoreFile);
+                    opened.add(datastore);
+                    datastore.requireTokenizer(tokenizer.file(), tokenizer.vocabSize());
+                    if (verifyDatastore) {
+                        datastore.verifyInBackground();
+                    }
+                    AdaptiveCounts counts = new AdaptiveCounts(datastore);
+                    drafters = draftSearch.on(device) == DraftSearch.MCTS ? new MctsDrafterFactory(counts)
+                            : new BestFirstDrafterFactory(counts);
+                }
+                LlamaModel model = LlamaModel.load(modelDir, djlDevice, Precision.on(precision, device));
+                opened.add(model);
+                Generator.Builder gb = Generator.builder(model, tokenizer).chatTemplate(ChatTemplate.load(modelDir));
+                if (drafters != null) {
+                    gb.drafter(contextLookup ? ContextLookup.around(drafters) : drafters);
+                }
+                opened.forEach(gb::owning);
+                return gb.build();
+            } catch (RuntimeException e) {
+                try {
+                    Closeables.closeInReverse(opened);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+        }
+    }
+}
