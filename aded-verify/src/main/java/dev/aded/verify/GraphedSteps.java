@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
 import java.util.Arrays;
 
@@ -144,22 +143,22 @@ final class GraphedSteps implements AutoCloseable {
     private PtNDArray[] step(PtNDArray in, int nodes, int keys, NDManager scope) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        PtNDArray all = JniUtils.slice(in, 0, 0, in.getShape().get(0), 1);
+        PtNDArray all = Torch.slice(in, 0, 0, in.getShape().get(0));
         all.attach(scope);
         PtNDArray tokens = LlamaSession.asIds(all, 0, nodes, model.device);
-        PtNDArray rows = JniUtils.reshape(LlamaSession.asIds(all, nodes, (long) nodes * (1 + heads), model.device),
+        PtNDArray rows = Torch.reshape(LlamaSession.asIds(all, nodes, (long) nodes * (1 + heads), model.device),
                 new long[] {nodes, heads});
         long writes = (long) nodes * (1 + heads);
         PtNDArray writeRows = LlamaSession.asIds(all, writes, writes + nodes, model.device);
-        PtNDArray mask = JniUtils.reshape(JniUtils.to(JniUtils.slice(all, 0, writes + nodes,
-                writes + nodes + (long) nodes * keys, 1), model.dtype, model.device), new long[] {nodes, keys});
+        PtNDArray mask = Torch.reshape(Torch.to(Torch.slice(all, 0, writes + nodes,
+                writes + nodes + (long) nodes * keys), model.dtype, model.device), new long[] {nodes, keys});
         int g = c.groupSize();
         if (g > 1) {
-            mask = JniUtils.tile(mask, new long[] {g, 1});
+            mask = Torch.tile(mask, new long[] {g, 1});
         }
         PtNDArray logits = model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.rows(writeRows), keys, nodes,
                 true);
-        return new PtNDArray[] {logits, JniUtils.argMax(logits, -1, false)};
+        return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 
     /** The smallest power of two at least x (x ≥ 1). */

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * One sequence's keys and values for every layer: a tensor {@code [layers, rows, 2·kvHeads, headDim]},
@@ -13,7 +12,6 @@ import ai.djl.pytorch.jni.JniUtils;
  * node is one row copy for all layers at once.
  */
 final class KvCache implements AutoCloseable {
-    private static final long[] ONES2 = {1, 1};
 
     final NDManager manager;
     final PtNDArray cache;
@@ -30,7 +28,7 @@ final class KvCache implements AutoCloseable {
             this.cache = (PtNDArray) manager.zeros(shape, model.dtype);
             this.layers = new PtNDArray[c.numLayers()];
             for (int l = 0; l < layers.length; l++) {
-                layers[l] = JniUtils.getItem(cache, new long[] {l}, (PtNDManager) manager);
+                layers[l] = Torch.at(cache, new long[] {l}, (PtNDManager) manager);
             }
         } catch (EngineException e) {
             manager.close();
@@ -41,8 +39,8 @@ final class KvCache implements AutoCloseable {
 
     /** Copies row {@code src} of every layer to row {@code dst}. */
     void copyRow(int src, int dst) {
-        try (PtNDArray row = JniUtils.slice(cache, 1, src, src + 1, 1)) {
-            JniUtils.indexSet(cache, row, new long[] {0, dst}, new long[] {layers.length, dst + 1}, ONES2);
+        try (PtNDArray row = Torch.slice(cache, 1, src, src + 1)) {
+            Torch.set(cache, row, new long[] {0, dst}, new long[] {layers.length, dst + 1});
         }
     }
 

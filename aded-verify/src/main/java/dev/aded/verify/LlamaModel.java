@@ -8,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TargetModel;
 import java.nio.file.Files;
@@ -228,13 +227,13 @@ public final class LlamaModel implements TargetModel {
             int n, boolean wantLogits) {
         LlamaConfig c = config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        PtNDArray rope = JniUtils.reshape(JniUtils.embedding(ropeRows, (PtNDArray) ropeTable, false),
+        PtNDArray rope = Torch.reshape(Torch.embedding(ropeRows, (PtNDArray) ropeTable),
                 new long[] {n, heads, 2, c.headDim()});
-        PtNDArray h = JniUtils.embedding(tokens, (PtNDArray) weights.embed, false);
+        PtNDArray h = Torch.embedding(tokens, (PtNDArray) weights.embed);
         for (int l = 0; l < c.numLayers(); l++) {
             h = layer(l, h, rope, mask, kv.layers[l], write, keys, n);
         }
-        return wantLogits ? JniUtils.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
+        return wantLogits ? Torch.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
     }
 
     /** Where a step's new keys and values go in a layer's cache rows {@code [rows, 2·kvHeads, headDim]}. */
@@ -245,13 +244,13 @@ public final class LlamaModel implements TargetModel {
         static CacheWrite at(int start, int n) {
             long[] from = {start};
             long[] to = {start + (long) n};
-            return (cache, kv) -> JniUtils.indexSet(cache, kv, from, to, ONE);
+            return (cache, kv) -> Torch.set(cache, kv, from, to);
         }
 
         /** The rows a device tensor of int64 holds: what a captured graph needs, as its rows change per replay. */
         static CacheWrite rows(PtNDArray rows) {
             NDIndex index = new NDIndex("{}", rows);
-            return (cache, kv) -> JniUtils.indexAdvPut(cache, index, kv);
+            return (cache, kv) -> Torch.put(cache, index, kv);
         }
     }
 
@@ -276,31 +275,31 @@ public final class LlamaModel implements TargetModel {
         int heads = qH + 2 * kvH;
         // The projection gives every head twice, as is and rotated half (see LlamaWeights): RoPE is then one
         // multiply by [cos, sin] and a sum.
-        PtNDArray qkv2 = JniUtils.reshape(
-                JniUtils.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
+        PtNDArray qkv2 = Torch.reshape(
+                Torch.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
                 new long[] {n, heads, 2, hd});
-        PtNDArray roped = JniUtils.sum(JniUtils.mul(qkv2, rope), PAIR_AXIS, false); // [n, heads, D]
-        write.into(layerCache, JniUtils.slice(roped, 1, qH, heads, 1));
-        PtNDArray past = JniUtils.slice(layerCache, 0, 0, keys, 1); // [keys, 2kvH, D]
+        PtNDArray roped = Torch.sum(Torch.mul(qkv2, rope), PAIR_AXIS); // [n, heads, D]
+        write.into(layerCache, Torch.slice(roped, 1, qH, heads));
+        PtNDArray past = Torch.slice(layerCache, 0, 0, keys); // [keys, 2kvH, D]
         // Views of the cache would belong to the cache's manager and pile up there: make this one, and what is
         // derived from it, the step's.
         past.attach(h.getManager());
-        PtNDArray keysT = JniUtils.permute(JniUtils.slice(past, 1, 0, kvH, 1), new long[] {1, 2, 0}); // [kvH, D, keys]
-        PtNDArray values = JniUtils.permute(JniUtils.slice(past, 1, kvH, 2L * kvH, 1), new long[] {1, 0, 2});
-        PtNDArray q = grouped(JniUtils.slice(roped, 1, 0, qH, 1), n, kvH, g, hd);
-        PtNDArray scores = JniUtils.matmul(q, keysT); // [kvH, g·n, keys]
+        PtNDArray keysT = Torch.permute(Torch.slice(past, 1, 0, kvH), new long[] {1, 2, 0}); // [kvH, D, keys]
+        PtNDArray values = Torch.permute(Torch.slice(past, 1, kvH, 2L * kvH), new long[] {1, 0, 2});
+        PtNDArray q = grouped(Torch.slice(roped, 1, 0, qH), n, kvH, g, hd);
+        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, g·n, keys]
         if (mask != null) {
-            scores = JniUtils.add(scores, mask);
+            scores = Torch.add(scores, mask);
         }
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray o = ungrouped(JniUtils.matmul(JniUtils.softmax(scores, -1, dtype), values), n, kvH, g, hd);
-        h = JniUtils.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
-        PtNDArray gu = JniUtils.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
+        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), n, kvH, g, hd);
+        h = Torch.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
+        PtNDArray gu = Torch.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
         int inter = c.intermediateSize();
-        PtNDArray gate = JniUtils.slice(gu, 1, 0, inter, 1);
-        PtNDArray up = JniUtils.slice(gu, 1, inter, 2L * inter, 1);
-        PtNDArray act = JniUtils.mul(JniUtils.mul(gate, JniUtils.sigmoid(gate)), up);
-        return JniUtils.linear(act, (PtNDArray) weights.down[l], h);
+        PtNDArray gate = Torch.slice(gu, 1, 0, inter);
+        PtNDArray up = Torch.slice(gu, 1, inter, 2L * inter);
+        PtNDArray act = Torch.mul(Torch.mul(gate, Torch.sigmoid(gate)), up);
+        return Torch.linear(act, (PtNDArray) weights.down[l], h);
     }
 
     /**
@@ -309,9 +308,9 @@ public final class LlamaModel implements TargetModel {
      */
     private static PtNDArray grouped(PtNDArray q, int n, int kvH, int g, int hd) {
         if (n == 1) {
-            return JniUtils.reshape(q, new long[] {kvH, g, hd});
+            return Torch.reshape(q, new long[] {kvH, g, hd});
         }
-        return JniUtils.reshape(JniUtils.permute(JniUtils.reshape(q, new long[] {n, kvH, g, hd}),
+        return Torch.reshape(Torch.permute(Torch.reshape(q, new long[] {n, kvH, g, hd}),
                 new long[] {1, 2, 0, 3}), new long[] {kvH, (long) g * n, hd});
     }
 
@@ -319,9 +318,9 @@ public final class LlamaModel implements TargetModel {
     private static PtNDArray ungrouped(PtNDArray o, int n, int kvH, int g, int hd) {
         long width = (long) kvH * g * hd;
         if (n == 1) {
-            return JniUtils.reshape(o, new long[] {1, width});
+            return Torch.reshape(o, new long[] {1, width});
         }
-        return JniUtils.reshape(JniUtils.permute(JniUtils.reshape(o, new long[] {kvH, g, n, hd}),
+        return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {kvH, g, n, hd}),
                 new long[] {2, 0, 1, 3}), new long[] {n, width});
     }
 
@@ -330,10 +329,9 @@ public final class LlamaModel implements TargetModel {
      * where {@code normalize} takes four (its clamp guards a zero norm, which the constant column rules out).
      */
     static PtNDArray normalized(PtNDArray h) {
-        return JniUtils.div(h, JniUtils.norm(h, 2, LAST_AXIS, true));
+        return Torch.div(h, Torch.norm(h, LAST_AXIS));
     }
 
-    private static final long[] ONE = {1};
     private static final int[] LAST_AXIS = {-1};
     private static final long[] PAIR_AXIS = {2};
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TreeLogits;
@@ -23,7 +22,6 @@ import dev.aded.core.TreeLogits;
 final class LlamaSession implements ModelSession, TreeLogits {
     /** Prompt tokens per prefill pass: bounds the [chunk, chunk] mask and activations of long prompts. */
     private static final int PREFILL_CHUNK = 256;
-    private static final long[] ONES2 = {1, 1};
 
     private final LlamaModel model;
     private final NDManager manager;
@@ -126,7 +124,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
             logits = graphed != null && pool.usable() ? replay(ids, depths, treeMask, n) : null;
             if (logits == null) {
                 logits = eager(ids, depths, treeMask, n, true);
-                long[] best = JniUtils.argMax(logits, -1, false).toLongArray();
+                long[] best = Torch.argmaxLast(logits).toLongArray();
                 for (int i = 0; i < n; i++) {
                     argmax[i] = (int) best[i];
                 }
@@ -160,10 +158,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         encodeTokens(input, ids, depths, n, n, cached, c);
         System.arraycopy(treeMask, 0, input, n * (1 + heads), n * n);
         // Thread-local in PyTorch: set on the thread that runs the step.
-        JniUtils.setGradMode(false);
+        Torch.noGrad();
         PtNDArray all = (PtNDArray) step.create(input);
         PtNDArray tokens = asIds(all, 0, n, model.device);
-        PtNDArray rows = JniUtils.reshape(asIds(all, n, n + (long) n * heads, model.device), new long[] {n, heads});
+        PtNDArray rows = Torch.reshape(asIds(all, n, n + (long) n * heads, model.device), new long[] {n, heads});
         PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
         return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n), cached + n, n, wantLogits);
     }
@@ -190,7 +188,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
 
     /** Elements [from, to) of a float input tensor as int64 ids on the device. */
     static PtNDArray asIds(PtNDArray input, long from, long to, ai.djl.Device device) {
-        return JniUtils.to(JniUtils.slice(input, 0, from, to, 1), DataType.INT64, device);
+        return Torch.to(Torch.slice(input, 0, from, to), DataType.INT64, device);
     }
 
     /**
@@ -198,14 +196,14 @@ final class LlamaSession implements ModelSession, TreeLogits {
      * once per step into the layers' (group, token) row order.
      */
     private PtNDArray mask(PtNDArray input, long from, long to, int n) {
-        PtNDArray tree = JniUtils.to(JniUtils.reshape(JniUtils.slice(input, 0, from, to, 1), new long[] {n, n}),
+        PtNDArray tree = Torch.to(Torch.reshape(Torch.slice(input, 0, from, to), new long[] {n, n}),
                 model.dtype, model.device);
-        PtNDArray zeroRows = JniUtils.slice(zeros, 0, 0, n, 1);
+        PtNDArray zeroRows = Torch.slice(zeros, 0, 0, n);
         zeroRows.attach(step); // a view of a session tensor, made the step's so that it goes with the step
-        PtNDArray past = JniUtils.slice(zeroRows, 1, 0, cached, 1);
-        PtNDArray mask = JniUtils.cat(new PtNDArray[] {past, tree}, 1);
+        PtNDArray past = Torch.slice(zeroRows, 1, 0, cached);
+        PtNDArray mask = Torch.cat(new PtNDArray[] {past, tree}, 1);
         int g = model.config.groupSize();
-        return g == 1 ? mask : JniUtils.tile(mask, new long[] {g, 1});
+        return g == 1 ? mask : Torch.tile(mask, new long[] {g, 1});
     }
 
     /** Closes the previous step's temporaries and opens a scope for this one's. */
@@ -257,8 +255,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     @Override
     public void logits(int node, float[] out) {
         checkNode(node);
-        PtNDArray row = JniUtils.index(logits, new long[] {node, 0}, new long[] {node + 1, model.vocabSize()},
-                ONES2, (PtNDManager) step);
+        PtNDArray row = Torch.index(logits, new long[] {node, 0}, new long[] {node + 1, model.vocabSize()},
+                (PtNDManager) step);
         float[] values = row.toType(DataType.FLOAT32, false).toFloatArray();
         System.arraycopy(values, 0, out, 0, values.length);
     }
