@@ -73,6 +73,11 @@ public final class Generator implements AutoCloseable {
     /** Continues a conversation through the model's chat template. */
     public GenerationResult chat(List<ChatMessage> messages, GenerationConfig config, TextListener listener,
             Cancellation cancellation) {
+        return generateTokens(encodeChat(messages), config, listener, cancellation);
+    }
+
+    /** The prompt tokens {@link #chat} generates from: the conversation through the chat template. */
+    public int[] encodeChat(List<ChatMessage> messages) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("conversation is empty");
         }
@@ -80,8 +85,7 @@ public final class Generator implements AutoCloseable {
             throw new IllegalStateException("no chat template: build the generator with chatTemplate(...)");
         }
         // The template writes special tokens such as BOS itself, as Hugging Face's apply_chat_template does.
-        int[] ids = requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
-        return generateTokens(ids, config, listener, cancellation);
+        return requireTokenizer().encode(chatTemplate.render(messages, true), chatTemplate.isBuiltIn());
     }
 
     /**

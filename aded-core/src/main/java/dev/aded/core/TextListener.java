@@ -8,4 +8,10 @@ package dev.aded.core;
 @FunctionalInterface
 public interface TextListener {
     void onText(String piece);
+
+    /**
+     * Called after each forward pass with the number of tokens it added to the output (the value
+     * {@link GenerationStats#acceptedPerStep()} records), so a live display can show the speed-up as it happens.
+     */
+    default void onStep(int tokens) {}
 }

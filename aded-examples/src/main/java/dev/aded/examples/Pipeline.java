@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import dev.aded.core.ContextLookup;
 import dev.aded.core.DrafterFactory;
+import dev.aded.core.GenerationConfig;
 import dev.aded.core.Generator;
 import dev.aded.core.text.ChatTemplate;
 import dev.aded.core.text.Tokenizer;
@@ -14,6 +15,8 @@ import dev.aded.mcts.MctsDrafterFactory;
 import dev.aded.verify.LlamaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Everything one generator needs, opened from a Hugging Face model folder and an optional datastore file, and
@@ -21,6 +24,9 @@ import java.nio.file.Path;
  * counts, and the generator over them.
  */
 public final class Pipeline implements AutoCloseable {
+    /** The header of the built-in chat template's next turn. */
+    private static final String BUILT_IN_TURN = "\n### ";
+
     private final LlamaModel model;
     private final Tokenizer tokenizer;
     private final Datastore datastore;
@@ -125,6 +131,19 @@ public final class Pipeline implements AutoCloseable {
     public static Path defaultDatastore(Path modelDir) {
         Path file = modelDir.resolve("default.aded");
         return Files.isRegularFile(file) ? file : null;
+    }
+
+    /**
+     * {@code config} for a chat turn: with the model's own chat template as given; with the built-in template also
+     * stopping at the next turn's header, which a model without a template of its own would go on to write.
+     */
+    public GenerationConfig chatConfig(GenerationConfig config) {
+        if (!generator.chatTemplate().isBuiltIn() || config.stopStrings().contains(BUILT_IN_TURN)) {
+            return config;
+        }
+        List<String> stops = new ArrayList<>(config.stopStrings());
+        stops.add(BUILT_IN_TURN);
+        return config.toBuilder().stopStrings(stops).build();
     }
 
     public Generator generator() {
