@@ -66,6 +66,9 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("aded serve: stopping; running requests finish first");
             try {
                 server.close();
+                if (persistTo != null) {
+                    System.err.println("aded serve: learned counts persisted to " + persistTo);
+                }
             } catch (Exception e) {
                 System.err.println("aded serve: " + e.getMessage());
             } finally {

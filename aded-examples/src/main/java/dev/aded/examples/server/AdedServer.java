@@ -103,10 +103,7 @@ public final class AdedServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.stop();
-        if (backend.persistTarget() != null) {
-            backend.persist();
-            LOG.warn("learned counts persisted to {}", backend.persistTarget());
-        }
+        backend.persist();
     }
 
     private final class Routes extends Handler.Abstract {
