@@ -152,6 +152,12 @@ public final class AdedServer implements AutoCloseable {
                     response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
                 }
                 sendJson(response, callback, e.status(), e.toJson());
+            } catch (RuntimeException e) {
+                LOG.error("{} {} failed", request.getMethod(), path, e);
+                status = 500;
+                metrics.error("internal_error");
+                sendJson(response, callback, 500, new ApiException(500, "server_error", "internal_error", null,
+                        "the server failed: " + e).toJson());
             }
             if (path.startsWith("/v1/")) {
                 metrics.request(path, status);

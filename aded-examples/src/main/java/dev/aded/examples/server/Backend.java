@@ -90,10 +90,16 @@ final class Backend {
         if (!pipeline.generator().supports(mode)) {
             throw ApiException.invalid("mode", "mode aded needs a datastore: start aded serve with --datastore");
         }
-        int[] prompt = r.chat()
-                ? pipeline.generator().encodeChat(r.messages().stream()
-                        .map(m -> new ChatMessage(m.role(), m.content())).toList())
-                : pipeline.tokenizer().encode(r.prompt());
+        int[] prompt;
+        try {
+            prompt = r.chat()
+                    ? pipeline.generator().encodeChat(r.messages().stream()
+                            .map(m -> new ChatMessage(m.role(), m.content())).toList())
+                    : pipeline.tokenizer().encode(r.prompt());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // The model's chat template refuses some conversations (roles out of order, say) with its own message.
+            throw ApiException.invalid(r.chat() ? "messages" : "prompt", e.getMessage());
+        }
         int context = contextLength();
         int room = context - prompt.length;
         int maxTokens = r.maxTokens() != null ? r.maxTokens() : Math.min(defaultMaxTokens, room);

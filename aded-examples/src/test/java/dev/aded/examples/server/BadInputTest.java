@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -104,19 +101,7 @@ class BadInputTest {
         double tokensBefore = server.metric("aded_completion_tokens_total{mode=\"aded\"}");
         String body = "{\"prompt\": \"def fibonacci(n):\\n\", \"max_tokens\": 1500, \"temperature\": 0, \"stream\": true}";
         try (Socket client = new Socket("127.0.0.1", server.uri("/").getPort())) {
-            OutputStream out = client.getOutputStream();
-            out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + AUTH
-                    + "\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
-                    .getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            InputStream in = client.getInputStream();
-            StringBuilder seen = new StringBuilder();
-            while (!seen.toString().contains("\"text\":\"")) {
-                int b = in.read();
-                assertTrue(b >= 0, "the stream ended early: " + seen);
-                seen.append((char) b);
-            }
+            TestServer.startStream(client, body, AUTH);
             assertEquals(1, server.metric("aded_running_requests"));
 
             HttpResponse<String> busy = server.post("v1/completions", "{\"prompt\": \"hi\"}", "Authorization", AUTH);

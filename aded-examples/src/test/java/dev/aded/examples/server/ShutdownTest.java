@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.aded.datastore.Datastore;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -48,17 +46,7 @@ class ShutdownTest {
             String body = "{\"prompt\": \"def fibonacci(n):\\n\", \"max_tokens\": 120, \"temperature\": 0,"
                     + " \"stream\": true}";
             try (Socket client = new Socket("127.0.0.1", port)) {
-                OutputStream out = client.getOutputStream();
-                out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                InputStream in = client.getInputStream();
-                StringBuilder stream = new StringBuilder();
-                while (!stream.toString().contains("\"text\":\"")) {
-                    int b = in.read();
-                    assertTrue(b >= 0, "the stream ended early: " + stream);
-                    stream.append((char) b);
-                }
+                StringBuilder stream = new StringBuilder(TestServer.startStream(client, body, null));
                 child.destroy();
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 int port0 = port;
@@ -67,7 +55,7 @@ class ShutdownTest {
                 }
                 assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port0).close(),
                         "still accepting connections after SIGTERM");
-                stream.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                stream.append(new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
                 assertTrue(stream.toString().contains("\"finish_reason\":\"length\""), stream.toString());
                 assertTrue(stream.toString().contains("\"completion_tokens\":120"), stream.toString());
                 assertTrue(stream.toString().contains("data: [DONE]"), stream.toString());

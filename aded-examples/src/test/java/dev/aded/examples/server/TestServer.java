@@ -7,10 +7,14 @@ import dev.aded.core.GenerationConfig;
 import dev.aded.core.text.ChatMessage;
 import dev.aded.examples.Pipeline;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -75,6 +79,30 @@ final class TestServer implements AutoCloseable {
                 .filter(d -> d.has("content"))
                 .map(d -> d.get("content").getAsString())
                 .collect(Collectors.joining());
+    }
+
+    /**
+     * Starts a streamed completion over a raw socket, which a test can close mid-answer as a client that leaves,
+     * and reads up to its first piece of text; returns what was read so far.
+     */
+    static String startStream(Socket client, String body, String authorization) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = client.getOutputStream();
+        out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + (authorization == null ? "" : "Authorization: " + authorization + "\r\n")
+                + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
+        out.flush();
+        InputStream in = client.getInputStream();
+        StringBuilder seen = new StringBuilder();
+        while (!seen.toString().contains("\"text\":\"")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new AssertionError("the stream ended before its first text: " + seen);
+            }
+            seen.append((char) b);
+        }
+        return seen.toString();
     }
 
     /** One metric's value from /metrics, such as {@code aded_running_requests}, or -1 when absent. */
