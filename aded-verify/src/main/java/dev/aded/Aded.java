@@ -47,6 +47,7 @@ public final class Aded {
         private DraftSearch draftSearch = DraftSearch.AUTO;
         private boolean contextLookup = true;
         private boolean verifyDatastore = true;
+        private Path persistTo;
 
         private Builder() {}
 
@@ -68,13 +69,13 @@ public final class Aded {
             return this;
         }
 
-        /** {@link DraftSearch#AUTO} by default: MCTS on a GPU, best-first on the CPU. */
         /** f16 or f32; left out, the device's default: f16 on a GPU, f32 on the CPU (which runs f32 only). */
         public Builder precision(Precision precision) {
             this.precision = precision;
             return this;
         }
 
+        /** {@link DraftSearch#AUTO} by default: MCTS on a GPU, best-first on the CPU. */
         public Builder draftSearch(DraftSearch search) {
             this.draftSearch = Objects.requireNonNull(search, "draftSearch");
             return this;
@@ -83,6 +84,16 @@ public final class Aded {
         /** Whether aded's tree also gets the prompt-lookup branch ({@link ContextLookup}); on by default. */
         public Builder contextLookup(boolean on) {
             this.contextLookup = on;
+            return this;
+        }
+
+        /**
+         * When the generator closes, write the tri-gram counts learned so far (the datastore's plus what generation
+         * added) to {@code file}, a datastore file that a later run can open; the write is atomic, and the
+         * datastore given may be the target. Needs a datastore; none by default (learning then stays in memory).
+         */
+        public Builder persistLearnedCounts(Path file) {
+            this.persistTo = file;
             return this;
         }
 
@@ -103,12 +114,17 @@ public final class Aded {
             if (modelDir == null) {
                 throw new IllegalStateException("no model: call model(dir) with a Hugging Face model folder");
             }
+            if (persistTo != null && datastoreFile == null) {
+                throw new IllegalStateException("persistLearnedCounts(" + persistTo + ") needs a datastore to learn"
+                        + " into: call datastore(file)");
+            }
             ai.djl.Device djlDevice = device.toDjl();
             List<AutoCloseable> opened = new ArrayList<>();
             try {
                 Tokenizer tokenizer = Tokenizer.load(modelDir);
                 opened.add(tokenizer);
                 DrafterFactory drafters = null;
+                AdaptiveCounts counts = null;
                 if (datastoreFile != null) {
                     Datastore datastore = Datastore.open(datastoreFile);
                     opened.add(datastore);
@@ -116,7 +132,7 @@ public final class Aded {
                     if (verifyDatastore) {
                         datastore.verifyInBackground();
                     }
-                    AdaptiveCounts counts = new AdaptiveCounts(datastore);
+                    counts = new AdaptiveCounts(datastore);
                     drafters = draftSearch.on(device) == DraftSearch.MCTS ? new MctsDrafterFactory(counts)
                             : new BestFirstDrafterFactory(counts);
                 }
@@ -126,8 +142,21 @@ public final class Aded {
                 if (drafters != null) {
                     gb.drafter(contextLookup ? ContextLookup.around(drafters) : drafters);
                 }
+                boolean[] built = {false};
+                if (persistTo != null) {
+                    // Last in, so first out when the generator closes: before the datastore, whose pages the counts
+                    // still read; and not when the build itself fails.
+                    AdaptiveCounts learned = counts;
+                    opened.add(() -> {
+                        if (built[0]) {
+                            learned.persist(persistTo);
+                        }
+                    });
+                }
                 opened.forEach(gb::owning);
-                return gb.build();
+                Generator generator = gb.build();
+                built[0] = true;
+                return generator;
             } catch (RuntimeException e) {
                 try {
                     Closeables.closeInReverse(opened);

@@ -128,6 +128,9 @@ final class Decoding {
             }
             verifyNanos += System.nanoTime() - t0;
             acceptedPerStep.add(produced);
+            if (listener != null) {
+                listener.onStep(produced);
+            }
             int before = length;
             FinishReason finish = null;
             for (int i = 0; i < produced && finish == null; i++) {

@@ -27,6 +27,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * the model are serialised step by step, so callers interleave fairly on one device.
  */
 public final class Generator implements AutoCloseable {
+    /** The header of the built-in chat template's next turn. */
+    private static final String BUILT_IN_TURN = "\n### ";
     private final TargetModel model;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
@@ -135,10 +137,11 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * The token ids of a conversation rendered by the chat template, ending with the assistant's turn opened. The
-     * template writes special tokens such as BOS itself, as Hugging Face's apply_chat_template does.
+     * The token ids of a conversation rendered by the chat template, ending with the assistant's turn opened: what
+     * {@link #chat} generates from. The template writes special tokens such as BOS itself, as Hugging Face's
+     * apply_chat_template does.
      */
-    int[] encodeChat(List<ChatMessage> messages) {
+    public int[] encodeChat(List<ChatMessage> messages) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("conversation is empty");
         }
@@ -231,6 +234,19 @@ public final class Generator implements AutoCloseable {
     /** True when this generator can run {@code mode}: {@link Mode#ADED} needs a datastore drafter. */
     public boolean supports(Mode mode) {
         return mode != Mode.ADED || datastoreDrafters != null;
+    }
+
+    /**
+     * {@code config} for a chat turn: as given with the model's own chat template; with the built-in template also
+     * stopping at the next turn's header, which a model without a template of its own would go on to write.
+     */
+    public GenerationConfig chatConfig(GenerationConfig config) {
+        if (chatTemplate == null || !chatTemplate.isBuiltIn() || config.stopStrings().contains(BUILT_IN_TURN)) {
+            return config;
+        }
+        List<String> stops = new java.util.ArrayList<>(config.stopStrings());
+        stops.add(BUILT_IN_TURN);
+        return config.toBuilder().stopStrings(stops).build();
     }
 
     /** The chat template {@link #chat} formats conversations with, or null. */

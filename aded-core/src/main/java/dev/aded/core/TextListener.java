@@ -15,4 +15,10 @@ public interface TextListener {
 
     /** The generation failed with {@code error}, which the generate call then throws. */
     default void onError(Throwable error) {}
+
+    /**
+     * Called after each forward pass with the number of tokens it added to the output (the value
+     * {@link GenerationStats#acceptedPerStep()} records), so a live display can show the speed-up as it happens.
+     */
+    default void onStep(int tokens) {}
 }

@@ -3,10 +3,11 @@ package dev.aded.examples.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code aded} program: datastore tools, one-shot generation, chat and benchmarks. */
+/** The {@code aded} program: datastore tools, one-shot generation, chat, an HTTP server and benchmarks. */
 @Command(name = "aded", mixinStandardHelpOptions = true, version = "aded 0.1.0",
         description = "Adaptive retrieval-based speculative decoding (ADED) on DJL/PyTorch.",
-        subcommands = {DatastoreCommand.class, GenerateCommand.class, ChatCommand.class, BenchCommand.class})
+        subcommands = {DatastoreCommand.class, GenerateCommand.class, ChatCommand.class, ServeCommand.class,
+                BenchCommand.class})
 public final class AdedCli implements Runnable {
 
     public static void main(String[] args) {

@@ -27,9 +27,6 @@ import sun.misc.Signal;
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = "Chat with a model in the terminal. Commands: /reset, /mode ar|pld|aded, /stats, /help, /quit.")
 final class ChatCommand implements Callable<Integer> {
-    /** Keeps a model without a chat template of its own from writing the user's next turn. */
-    private static final String BUILT_IN_TURN = "\n### ";
-
     @Mixin
     ModelOptions model = new ModelOptions();
 
@@ -46,12 +43,7 @@ final class ChatCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (Generator p = model.open()) {
-            GenerationConfig config = sampling.config();
-            if (p.chatTemplate().isBuiltIn() && !config.stopStrings().contains(BUILT_IN_TURN)) {
-                List<String> stops = new ArrayList<>(config.stopStrings());
-                stops.add(BUILT_IN_TURN);
-                config = config.toBuilder().stopStrings(stops).build();
-            }
+            GenerationConfig config = p.chatConfig(sampling.config());
             Mode mode = config.mode() != null ? config.mode() : p.defaultMode();
             installInterruptHandler();
             out.printf("aded chat: %s on %s, mode %s. /help for commands, Ctrl-D to leave.%n", p.model().name(),

@@ -38,11 +38,16 @@ final class ModelOptions {
 
     /** The generator these options describe, over the embedded model and its datastore unless told otherwise. */
     Generator open() {
+        return open(null);
+    }
+
+    /** The same, writing its learned counts to {@code persistTo} (unless null) when it closes. */
+    Generator open(Path persistTo) {
         Device dev = device();
         DraftSearch search = draftSearch();
         Path dir = model != null ? model : defaultModelDir();
         return Aded.builder().model(dir).datastore(datastoreFile(dir)).device(dev).precision(precision())
-                .draftSearch(search).contextLookup(contextLookup).build();
+                .draftSearch(search).contextLookup(contextLookup).persistLearnedCounts(persistTo).build();
     }
 
     /** The draft search aded runs with, as the command line spells it; null without a datastore. */

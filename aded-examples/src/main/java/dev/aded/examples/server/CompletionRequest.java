@@ -1,0 +1,254 @@
+package dev.aded.examples.server;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One {@code /v1/chat/completions} or {@code /v1/completions} request, its fields checked for type and range. A
+ * field the server does not know is ignored, as clients send many optional ones; a known one it cannot honour
+ * ({@code logprobs}, {@code tools}) is refused rather than silently dropped.
+ *
+ * @param messages the conversation (chat), else null
+ * @param prompt the text to continue (completions), else null
+ * @param maxTokens null when the client left it to the server
+ * @param seed null when the client gave none
+ * @param mode {@code ar}, {@code pld} or {@code aded}; null for the server's default
+ */
+record CompletionRequest(boolean chat, List<Message> messages, String prompt, Integer maxTokens, double temperature,
+        double topP, Long seed, List<String> stop, boolean stream, int n, String mode) {
+
+    /** One turn of the conversation. */
+    record Message(String role, String content) {}
+
+    /** At most this many choices per request: each is a full generation. */
+    static final int MAX_N = 8;
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+
+    /** Parses a request body; {@code chat} tells which endpoint it came to. */
+    static CompletionRequest parse(String body, boolean chat) {
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(body);
+        } catch (JsonParseException e) {
+            throw new ApiException(400, "invalid_request_error", "invalid_json", null,
+                    "the request body is not valid JSON: " + rootMessage(e));
+        }
+        if (!root.isJsonObject()) {
+            throw new ApiException(400, "invalid_request_error", "invalid_json", null,
+                    "the request body must be a JSON object");
+        }
+        JsonObject o = root.getAsJsonObject();
+        string(o, "model");
+        refuse(o, "tools", "tools are not supported");
+        refuse(o, "functions", "functions are not supported");
+        refuse(o, "top_logprobs", "logprobs are not supported yet");
+        JsonElement logprobs = o.get("logprobs");
+        if (logprobs != null && !logprobs.isJsonNull() && !logprobs.equals(new JsonPrimitive(false))
+                && !logprobs.equals(new JsonPrimitive(0))) {
+            throw new ApiException(400, "invalid_request_error", "unsupported_parameter", "logprobs",
+                    "logprobs are not supported yet");
+        }
+        List<Message> messages = null;
+        String prompt = null;
+        if (chat) {
+            messages = messages(o);
+        } else {
+            prompt = prompt(o);
+        }
+        Integer maxTokens = integer(o, "max_completion_tokens");
+        if (maxTokens == null) {
+            maxTokens = integer(o, "max_tokens");
+        }
+        if (maxTokens != null && maxTokens < 1) {
+            throw ApiException.invalid("max_tokens", "max_tokens must be at least 1, got " + maxTokens);
+        }
+        Double temperature = number(o, "temperature");
+        if (temperature != null && !(temperature >= 0 && temperature <= 2)) {
+            throw ApiException.invalid("temperature", "temperature must be between 0 and 2, got " + temperature);
+        }
+        Double topP = number(o, "top_p");
+        if (topP != null && !(topP > 0 && topP <= 1)) {
+            throw ApiException.invalid("top_p", "top_p must be in (0, 1], got " + topP);
+        }
+        Long seed = o.has("seed") && !o.get("seed").isJsonNull() ? longValue(o, "seed") : null;
+        Integer n = integer(o, "n");
+        if (n != null && (n < 1 || n > MAX_N)) {
+            throw ApiException.invalid("n", "n must be between 1 and " + MAX_N + ", got " + n);
+        }
+        Boolean stream = bool(o, "stream");
+        String mode = string(o, "mode");
+        if (mode != null && !Set.of("ar", "pld", "aded").contains(mode)) {
+            throw ApiException.invalid("mode", "mode must be ar, pld or aded, got '" + mode + "'");
+        }
+        return new CompletionRequest(chat, messages, prompt, maxTokens, temperature == null ? 1 : temperature,
+                topP == null ? 1 : topP, seed, stop(o), stream != null && stream, n == null ? 1 : n, mode);
+    }
+
+    private static List<Message> messages(JsonObject o) {
+        JsonElement e = o.get("messages");
+        if (e == null || e.isJsonNull()) {
+            throw ApiException.invalid("messages", "messages is required: a non-empty array of {role, content}");
+        }
+        if (!e.isJsonArray() || e.getAsJsonArray().isEmpty()) {
+            throw ApiException.invalid("messages", "messages must be a non-empty array of {role, content}");
+        }
+        List<Message> out = new ArrayList<>();
+        JsonArray array = e.getAsJsonArray();
+        for (int i = 0; i < array.size(); i++) {
+            String where = "messages[" + i + "]";
+            if (!array.get(i).isJsonObject()) {
+                throw ApiException.invalid(where, where + " must be an object with role and content");
+            }
+            JsonObject m = array.get(i).getAsJsonObject();
+            String role = string(m, "role", where + ".role");
+            if (role == null || !ROLES.contains(role)) {
+                throw ApiException.invalid(where + ".role", where + ".role must be system, user or assistant, got "
+                        + (role == null ? "nothing" : "'" + role + "'"));
+            }
+            out.add(new Message(role, content(m.get("content"), where + ".content")));
+        }
+        return out;
+    }
+
+    /** A message's content: a string, or an array of text parts as newer clients send. */
+    private static String content(JsonElement e, String where) {
+        if (e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString()) {
+            return e.getAsString();
+        }
+        if (e != null && e.isJsonArray()) {
+            StringBuilder text = new StringBuilder();
+            for (JsonElement part : e.getAsJsonArray()) {
+                JsonObject p = part.isJsonObject() ? part.getAsJsonObject() : null;
+                if (p == null || !"text".equals(string(p, "type", where + "[].type")) || !p.has("text")
+                        || !p.get("text").isJsonPrimitive() || !p.get("text").getAsJsonPrimitive().isString()) {
+                    throw ApiException.invalid(where, where + ": only text parts ({\"type\":\"text\",\"text\":...}) are"
+                            + " supported");
+                }
+                text.append(p.get("text").getAsString());
+            }
+            return text.toString();
+        }
+        throw ApiException.invalid(where, where + " must be a string or an array of text parts");
+    }
+
+    private static String prompt(JsonObject o) {
+        JsonElement e = o.get("prompt");
+        if (e != null && e.isJsonArray() && e.getAsJsonArray().size() == 1) {
+            e = e.getAsJsonArray().get(0);
+        }
+        if (e == null || e.isJsonNull()) {
+            throw ApiException.invalid("prompt", "prompt is required: a non-empty string");
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw ApiException.invalid("prompt", "prompt must be a string (or an array of one string)");
+        }
+        if (e.getAsString().isEmpty()) {
+            throw ApiException.invalid("prompt", "prompt must not be empty");
+        }
+        return e.getAsString();
+    }
+
+    private static List<String> stop(JsonObject o) {
+        JsonElement e = o.get("stop");
+        if (e == null || e.isJsonNull()) {
+            return List.of();
+        }
+        List<String> stops = new ArrayList<>();
+        if (e.isJsonArray()) {
+            for (JsonElement s : e.getAsJsonArray()) {
+                stops.add(isString(s) ? s.getAsString() : null);
+            }
+        } else {
+            stops.add(isString(e) ? e.getAsString() : null);
+        }
+        if (stops.size() > 4 || stops.contains(null) || stops.contains("")) {
+            throw ApiException.invalid("stop", "stop must be a non-empty string or an array of up to 4 of them");
+        }
+        return stops;
+    }
+
+    private static void refuse(JsonObject o, String field, String why) {
+        JsonElement e = o.get(field);
+        if (e != null && !e.isJsonNull() && !(e.isJsonArray() && e.getAsJsonArray().isEmpty())) {
+            throw new ApiException(400, "invalid_request_error", "unsupported_parameter", field, why);
+        }
+    }
+
+    private static boolean isString(JsonElement e) {
+        return e.isJsonPrimitive() && e.getAsJsonPrimitive().isString();
+    }
+
+    private static String string(JsonObject o, String field) {
+        return string(o, field, field);
+    }
+
+    private static String string(JsonObject o, String field, String where) {
+        JsonElement e = o.get(field);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!isString(e)) {
+            throw ApiException.invalid(where, where + " must be a string, got " + e);
+        }
+        return e.getAsString();
+    }
+
+    private static Boolean bool(JsonObject o, String field) {
+        JsonElement e = o.get(field);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+            throw ApiException.invalid(field, field + " must be true or false, got " + e);
+        }
+        return e.getAsBoolean();
+    }
+
+    private static Double number(JsonObject o, String field) {
+        JsonElement e = o.get(field);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw ApiException.invalid(field, field + " must be a number, got " + e);
+        }
+        return e.getAsDouble();
+    }
+
+    private static Integer integer(JsonObject o, String field) {
+        if (!o.has(field) || o.get(field).isJsonNull()) {
+            return null;
+        }
+        long v = longValue(o, field);
+        if (v != (int) v) {
+            throw ApiException.invalid(field, field + " is out of range: " + v);
+        }
+        return (int) v;
+    }
+
+    private static long longValue(JsonObject o, String field) {
+        JsonElement e = o.get(field);
+        if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+            try {
+                return e.getAsBigDecimal().longValueExact();
+            } catch (ArithmeticException notWhole) {
+                // reported below with the value
+            }
+        }
+        throw ApiException.invalid(field, field + " must be an integer, got " + e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        while (e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e.getMessage();
+    }
+}
