@@ -20,7 +20,7 @@ import java.nio.file.Path;
  * <pre>
  *   x   = normalize(h)                          RMSNorm, folded into the next weights (see LlamaWeights)
  *   qkv = linear(x, Wqkv, b)  → [n, heads, D]   q, k and v heads in one matrix
- *   qkv = qkv·cos + (qkv·P)·sin                 RoPE; v heads get cos 1, sin 0
+ *   qkv = qkv·cos + (qkv·R)·sin                 RoPE, R the half rotation; v heads get cos 1, sin 0
  *   cache[l, pos..pos+n] = k, v                 written in place
  *   s   = q·Kᵀ + mask ; p = softmax(s) ; o = p·V   grouped-query attention over cache + tree
  *   h   = h + linear(o, Wo)
@@ -40,6 +40,8 @@ public final class LlamaModel implements TargetModel {
      * holds 1 then 0 for v heads, so that one gather serves every head.
      */
     final NDArray ropeTable;
+    /** [D, D]: x · rotateHalf = (−x[D/2:], x[:D/2]), RoPE's half rotation of each head. */
+    final NDArray rotateHalf;
     private final String name;
     private GraphPool graphs;
     private boolean graphsLooked;
@@ -52,6 +54,7 @@ public final class LlamaModel implements TargetModel {
         this.dtype = dtype;
         this.device = manager.getDevice();
         this.ropeTable = ropeTable(config, manager, dtype);
+        this.rotateHalf = rotateHalf(config.headDim(), manager, dtype);
     }
 
     /**
@@ -121,6 +124,16 @@ public final class LlamaModel implements TargetModel {
             throw new IllegalArgumentException("models run in float32, or float16 on a GPU; not " + dtype + " on "
                     + device);
         }
+    }
+
+    private static NDArray rotateHalf(int dim, NDManager m, DataType dtype) {
+        int half = dim / 2;
+        float[] r = new float[dim * dim];
+        for (int j = 0; j < half; j++) {
+            r[(j + half) * dim + j] = -1f; // out[j] = -x[j + half]
+            r[j * dim + j + half] = 1f; // out[j + half] = x[j]
+        }
+        return m.create(r, new Shape(dim, dim)).toType(dtype, false);
     }
 
     private static NDArray ropeTable(LlamaConfig c, NDManager m, DataType dtype) {
@@ -227,11 +240,14 @@ public final class LlamaModel implements TargetModel {
             int n, boolean wantLogits) {
         LlamaConfig c = config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
+        int hd = c.headDim();
         PtNDArray rope = Torch.reshape(Torch.embedding(ropeRows, (PtNDArray) ropeTable),
-                new long[] {n, heads, 2, c.headDim()});
+                new long[] {n, heads, 2L * hd});
+        PtNDArray cos = Torch.slice(rope, 2, 0, hd);
+        PtNDArray sin = Torch.slice(rope, 2, hd, 2L * hd);
         PtNDArray h = Torch.embedding(tokens, (PtNDArray) weights.embed);
         for (int l = 0; l < c.numLayers(); l++) {
-            h = layer(l, h, rope, mask, kv.layers[l], write, keys, n);
+            h = layer(l, h, cos, sin, mask, kv.layers[l], write, keys, n);
         }
         return wantLogits ? Torch.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
     }
@@ -260,12 +276,13 @@ public final class LlamaModel implements TargetModel {
      * operations: single-dimension slices rather than multi-dimensional indexing, 3-D batched matmuls, and the
      * RMSNorm folded into one norm and one division (see {@link LlamaWeights}).
      *
-     * @param rope the RoPE factors of each token and head, [n, heads, 2, headDim]
+     * @param cos the RoPE cosines of each token and head, [n, heads, headDim] (1 for v heads)
+     * @param sin the RoPE sines, likewise (0 for v heads)
      * @param mask additive attention mask [g·n, keys], rows in {@link #grouped} order; null for one token that
      *     attends to all keys
      * @param layerCache this layer's cache rows, [rows, 2·kvHeads, headDim]
      */
-    private PtNDArray layer(int l, PtNDArray h, PtNDArray rope, PtNDArray mask, PtNDArray layerCache,
+    private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
             CacheWrite write, int keys, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
@@ -273,12 +290,12 @@ public final class LlamaModel implements TargetModel {
         int kvH = c.numKvHeads();
         int g = c.groupSize();
         int heads = qH + 2 * kvH;
-        // The projection gives every head twice, as is and rotated half (see LlamaWeights): RoPE is then one
-        // multiply by [cos, sin] and a sum.
-        PtNDArray qkv2 = Torch.reshape(
+        PtNDArray qkv = Torch.reshape(
                 Torch.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
-                new long[] {n, heads, 2, hd});
-        PtNDArray roped = Torch.sum(Torch.mul(qkv2, rope), PAIR_AXIS); // [n, heads, D]
+                new long[] {n, heads, hd});
+        // RoPE on every head at once: x·cos + rotate_half(x)·sin, the half rotation one small matmul; v heads
+        // have cos 1 and sin 0.
+        PtNDArray roped = Torch.add(Torch.mul(qkv, cos), Torch.mul(Torch.matmul(qkv, (PtNDArray) rotateHalf), sin));
         write.into(layerCache, Torch.slice(roped, 1, qH, heads));
         PtNDArray past = Torch.slice(layerCache, 0, 0, keys); // [keys, 2kvH, D]
         // Views of the cache would belong to the cache's manager and pile up there: make this one, and what is
@@ -333,7 +350,6 @@ public final class LlamaModel implements TargetModel {
     }
 
     private static final int[] LAST_AXIS = {-1};
-    private static final long[] PAIR_AXIS = {2};
 
     @Override
     public void close() {

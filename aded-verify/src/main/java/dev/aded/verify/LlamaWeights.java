@@ -25,9 +25,10 @@ import java.util.Map;
  *       the residual stream get zero extra rows, so c survives every residual add. The extra columns are
  *       {@link #EXTRA} wide, c and zeros, so that the width stays a multiple of 8: f16 tensor-core GEMMs need it,
  *       and with one extra column a 64-token pass of a 7B model ran 10 times slower on an H100.
- *   <li><b>RoPE in the projection.</b> The q/k/v matrix holds every head twice, as is and rotated half, so the
- *       rotation needs no matmul of its own (see {@code withRotated}).
  * </ul>
+ * The q/k/v matrix keeps the checkpoint's size: an earlier layout held every head twice, as is and rotated half,
+ * which saved two operations a layer when each cost host time, but made a token read 24% more weight bytes (7B
+ * shape), what bounds a step once CUDA graphs take the host out ({@code LlamaModel.layer} rotates instead).
  */
 final class LlamaWeights implements AutoCloseable {
     /** Extra hidden-state columns: the constant c, then zeros. */
@@ -84,12 +85,12 @@ final class LlamaWeights implements AutoCloseable {
                 NDArray q = src.get(p + "self_attn.q_proj.weight", new long[] {qRows, d}, tmp, dtype).mul(qScale);
                 NDArray k = src.get(p + "self_attn.k_proj.weight", new long[] {kvRows, d}, tmp, dtype);
                 NDArray v = src.get(p + "self_attn.v_proj.weight", new long[] {kvRows, d}, tmp, dtype);
-                qkv[l] = keep(manager, withRotated(normInput(q.concat(k).concat(v), inNorm, sqrtD), hd));
+                qkv[l] = keep(manager, normInput(q.concat(k).concat(v), inNorm, sqrtD));
                 if (c.attentionBias()) {
                     NDArray qb = src.get(p + "self_attn.q_proj.bias", new long[] {qRows}, tmp, dtype).mul(qScale);
                     NDArray kb = src.get(p + "self_attn.k_proj.bias", new long[] {kvRows}, tmp, dtype);
                     NDArray vb = src.get(p + "self_attn.v_proj.bias", new long[] {kvRows}, tmp, dtype);
-                    qkvBias[l] = keep(manager, withRotated(qb.concat(kb).concat(vb).reshape(-1, 1), hd).reshape(-1));
+                    qkvBias[l] = keep(manager, qb.concat(kb).concat(vb));
                 }
                 NDArray o = src.get(p + "self_attn.o_proj.weight", new long[] {d, qRows}, tmp, dtype);
                 out[l] = keep(manager, residualOutput(o));
@@ -118,20 +119,6 @@ final class LlamaWeights implements AutoCloseable {
     private static NDArray normInput(NDArray w, NDArray normWeight, double sqrtD) {
         NDArray scaled = w.mul(normWeight.mul((float) sqrtD).reshape(1, -1));
         return scaled.concat(scaled.getManager().zeros(new Shape(w.getShape().get(0), EXTRA), w.getDataType()), 1);
-    }
-
-    /**
-     * Each head's rows [D, in] followed by the same rows rotated half (−second half, first half), as
-     * [heads · 2 · D, in]: the projection then yields x and rotate_half(x) per head, which RoPE combines with one
-     * multiply and one sum. Rotating rows only negates and permutes them, so both halves are exact.
-     */
-    private static NDArray withRotated(NDArray w, int headDim) {
-        long in = w.getShape().get(1);
-        NDArray heads = w.reshape(-1, headDim, in);
-        NDArray first = heads.get(":, :" + headDim / 2 + ", :");
-        NDArray second = heads.get(":, " + headDim / 2 + ":, :");
-        NDArray rotated = second.neg().concat(first, 1);
-        return heads.expandDims(1).concat(rotated.expandDims(1), 1).reshape(-1, in);
     }
 
     /** W with zero rows appended, so the residual stream's extra columns stay as they are. */

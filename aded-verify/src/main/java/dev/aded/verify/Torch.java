@@ -96,10 +96,6 @@ final class Torch {
         return JniUtils.matmul(a, b);
     }
 
-    static PtNDArray sum(PtNDArray a, long[] dims) {
-        return JniUtils.sum(a, dims, false);
-    }
-
     static PtNDArray sigmoid(PtNDArray a) {
         return JniUtils.sigmoid(a);
     }
