@@ -40,7 +40,17 @@ public final class VerifierCostModel {
     private int slopeNodes = 1;
     private long measuringNanos;
 
-    VerifierCostModel() {}
+    private VerifierCostModel() {}
+
+    /**
+     * A cost model that starts from given timings at the short context, growing by nothing with the context, as if
+     * measured: for tests of the decisions made on it, which must not depend on this machine's speed.
+     */
+    static VerifierCostModel measured(int[] sizes, double[] nanos) {
+        VerifierCostModel m = new VerifierCostModel();
+        m.merge(sizes, nanos);
+        return m;
+    }
 
     /** The cost model of {@code model}, shared by every generator over that model instance; not yet measured. */
     public static VerifierCostModel of(TargetModel model) {
