@@ -9,6 +9,7 @@ import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Mode;
+import dev.aded.core.VerifierCostModel;
 import dev.aded.examples.Pipeline;
 import dev.aded.examples.report.BenchReport;
 import java.io.IOException;
@@ -124,6 +125,8 @@ final class BenchCommand implements Callable<Integer> {
                 byMode.add(mode.id(), m);
             }
             out.add("modes", byMode);
+            // Paid once, at the first aded generation, outside its statistics.
+            out.addProperty("cost_model_ms", VerifierCostModel.of(p.model()).measuringNanos() / 1e6);
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
             Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()
