@@ -21,22 +21,25 @@ class TreeSizerTest {
         }
     }
 
+    /** Offers a CPU-priced sizer a chain of 8 candidates of draft probability q; returns the expected tokens. */
+    private static double chooseOnChain(float q, DraftTree out) {
+        TreeSizer sizer = new TreeSizer(64, CPU);
+        chain(sizer.candidates(), 8, q);
+        return sizer.choose(out, 100, 50_000);
+    }
+
     @Test
     void unlikelyDraftsGiveWayToTheSingleToken() {
-        TreeSizer sizer = new TreeSizer(64, CPU);
-        chain(sizer.candidates(), 8, 0.05f);
         DraftTree out = new DraftTree(65);
-        double expected = sizer.choose(out, 100, 50_000);
+        double expected = chooseOnChain(0.05f, out);
         assertEquals(1, out.size(), "only the root is verified");
         assertEquals(1.0, expected, 1e-12);
     }
 
     @Test
     void aConfidentChainIsWorthItsCost() {
-        TreeSizer sizer = new TreeSizer(64, CPU);
-        chain(sizer.candidates(), 8, 0.95f);
         DraftTree out = new DraftTree(65);
-        double expected = sizer.choose(out, 100, 50_000);
+        double expected = chooseOnChain(0.95f, out);
         assertEquals(9, out.size());
         double sum = 1;
         double path = 1;

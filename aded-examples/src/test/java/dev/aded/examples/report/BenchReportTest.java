@@ -55,12 +55,7 @@ class BenchReportTest {
 
     @Test
     void nodesVerifiedHaveOneLinePerMode() {
-        Matcher m = POINTS.matcher(charts.get(3));
-        List<Integer> pointCounts = new ArrayList<>();
-        while (m.find()) {
-            pointCounts.add(m.group(1).split(" ").length);
-        }
-        assertEquals(List.of(8, 6, 5), pointCounts);
+        assertEquals(List.of(8, 6, 5), pointCounts(charts.get(3)));
     }
 
     @Test
@@ -98,12 +93,7 @@ class BenchReportTest {
 
     @Test
     void acceptedLengthHasOneSmoothedLinePerMode() {
-        Matcher m = POINTS.matcher(charts.get(2));
-        List<Integer> pointCounts = new ArrayList<>();
-        while (m.find()) {
-            pointCounts.add(m.group(1).split(" ").length);
-        }
-        assertEquals(List.of(8, 6, 5), pointCounts, "one point per step index of each mode");
+        assertEquals(List.of(8, 6, 5), pointCounts(charts.get(2)), "one point per step index of each mode");
         assertArrayEquals(new double[] {5.75 / 3, 2.125, 2.3, 2.5, 8.0 / 3},
                 BenchReport.movingAverage(new double[] {1.5, 2, 2.25, 2.75, 3}, 2), 1e-12);
     }
@@ -137,6 +127,16 @@ class BenchReportTest {
             found.add(m.group());
         }
         return found;
+    }
+
+    /** The number of points of each line in a chart. */
+    private static List<Integer> pointCounts(String svg) {
+        Matcher m = POINTS.matcher(svg);
+        List<Integer> counts = new ArrayList<>();
+        while (m.find()) {
+            counts.add(m.group(1).split(" ").length);
+        }
+        return counts;
     }
 
     private static double[] barHeights(String svg) {
