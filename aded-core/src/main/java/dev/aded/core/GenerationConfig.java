@@ -13,8 +13,12 @@ public final class GenerationConfig {
      * accepted token) included.
      */
     public static final int MAX_TREE_BUDGET = 255;
-    /** The draft nodes a step may verify unless the config says otherwise; see {@link #treeBudget()}. */
-    public static final int DEFAULT_TREE_BUDGET = 64;
+    /**
+     * The draft nodes a step may verify unless the config says otherwise; see {@link #treeBudget()}. With the root,
+     * 64 nodes: a power of two, the size a verifier that pads trees to powers of two (CUDA graph buckets) runs
+     * without padding.
+     */
+    public static final int DEFAULT_TREE_BUDGET = 63;
 
     private final int maxNewTokens;
     private final double temperature;
