@@ -50,7 +50,12 @@ public final class ContextLookup implements Drafter {
             if (next < 0 && out.size() == out.capacity()) {
                 return;
             }
-            node = next >= 0 ? next : out.add(node, context[i], 1f);
+            if (next >= 0) {
+                out.markLookup(next);
+                node = next;
+            } else {
+                node = out.addLookup(node, context[i]);
+            }
         }
     }
 

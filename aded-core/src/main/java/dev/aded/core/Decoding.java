@@ -3,6 +3,7 @@ package dev.aded.core;
 import dev.aded.core.text.StopMatcher;
 import dev.aded.core.text.StreamDecoder;
 import dev.aded.core.text.Tokenizer;
+import it.unimi.dsi.fastutil.doubles.DoubleArrayList;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -11,7 +12,8 @@ import java.util.concurrent.locks.Lock;
 /**
  * One generation, from prompt to finish: prefill, then draft → tree → verify → accept → update until a stop
  * condition. Owns its buffers, its drafter and its model session; the model itself is shared, so every call into
- * it runs under the generator's device lock.
+ * it runs under the generator's device lock. In {@link Mode#ADED} a {@link TreeSizer} picks the part of each draft
+ * worth verifying, priced by the shared {@link VerifierCostModel}, which each step's timing keeps current.
  */
 final class Decoding {
     private final TargetModel model;
@@ -20,6 +22,8 @@ final class Decoding {
     private final Mode mode;
     private final Drafter drafter;
     private final int budget;
+    private final VerifierCostModel cost;
+    private final TreeSizer sizer;
     private final Lock deviceLock;
     private final TextListener listener;
     private final Cancellation cancellation;
@@ -39,17 +43,26 @@ final class Decoding {
     private final StopMatcher stops;
     private final StringBuilder text = new StringBuilder();
     private final IntArrayList acceptedPerStep = new IntArrayList();
+    private final IntArrayList nodesPerStep = new IntArrayList();
+    private final DoubleArrayList predictedPerStep = new DoubleArrayList();
     private long draftNanos;
     private long verifyNanos;
 
-    Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter, int budget,
-            int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation, KeptCache kept) {
+    /**
+     * @param cost the model's measured costs, which make ADED steps cost-aware; null verifies whole drafts
+     * @param kept a cache kept between generations (a chat session's), or null for a session of this call's own
+     */
+    Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter,
+            VerifierCostModel cost, int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation,
+            KeptCache kept) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;
         this.mode = mode;
         this.drafter = drafter;
-        this.budget = drafter == null ? 0 : budget;
+        this.budget = drafter == null ? 0 : config.treeBudget();
+        this.cost = drafter == null ? null : cost;
+        this.sizer = this.cost == null ? null : new TreeSizer(budget, this.cost);
         this.deviceLock = deviceLock;
         this.listener = listener;
         this.cancellation = cancellation;
@@ -105,7 +118,8 @@ final class Decoding {
         finishText();
         int[] generated = Arrays.copyOfRange(context, promptLength, length);
         GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
-                acceptedPerStep.toIntArray(), prefillNanos, draftNanos, verifyNanos, System.nanoTime() - start);
+                acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(), prefillNanos,
+                draftNanos, verifyNanos, System.nanoTime() - start);
         return new GenerationResult(text.toString(), generated, finish, stats);
     }
 
@@ -117,12 +131,17 @@ final class Decoding {
             }
             draft(session);
             int produced;
+            int cached = session.cachedLength();
             long t0 = System.nanoTime();
+            long stepNanos;
             deviceLock.lock();
             try {
+                // Timed inside the lock: waiting for other generations is not what the verifier charges.
+                long locked = System.nanoTime();
                 TreeLogits logits = session.forward(tree);
                 produced = acceptor.accept(tree, logits, random, path, stepTokens);
                 session.commit(path, produced);
+                stepNanos = System.nanoTime() - locked;
             } finally {
                 deviceLock.unlock();
             }
@@ -130,6 +149,12 @@ final class Decoding {
             acceptedPerStep.add(produced);
             if (listener != null) {
                 listener.onStep(produced);
+            }
+            nodesPerStep.add(tree.size() - 1);
+            int drafted = produced - 1;
+            if (sizer != null) {
+                cost.observe(tree.size(), cached, stepNanos);
+                drafted = sizer.learn(stepTokens, produced);
             }
             int before = length;
             FinishReason finish = null;
@@ -149,7 +174,7 @@ final class Decoding {
             }
             int appended = length - before;
             if (drafter != null && appended > 0) {
-                drafter.onAccepted(context, length, appended, Math.min(appended, produced - 1));
+                drafter.onAccepted(context, length, appended, Math.min(appended, drafted));
             }
             if (finish != null) {
                 return finish;
@@ -157,19 +182,29 @@ final class Decoding {
         }
     }
 
-    /** Grows the tree for this step; leaves only the root where drafting cannot pay off. */
+    /**
+     * Grows the tree for this step; leaves only the root where drafting cannot pay off: no room, no tokens left,
+     * or (cost-aware) no candidate worth its verification time.
+     */
     private void draft(ModelSession session) {
         tree.reset(context[length - 1]);
         if (drafter == null) {
             return;
         }
+        DraftTree target = sizer != null ? sizer.candidates() : tree;
+        target.reset(context[length - 1]);
         int remaining = config.maxNewTokens() - (length - promptLength);
         int nodes = Math.min(budget, capacity - session.cachedLength() - 1);
         int depth = Math.min(config.maxDraftDepth(), remaining - 1);
+        long spent = 0;
         if (nodes > 0 && depth > 0) {
             long t0 = System.nanoTime();
-            drafter.draft(context, length, nodes, depth, tree);
-            draftNanos += System.nanoTime() - t0;
+            drafter.draft(context, length, nodes, depth, target);
+            spent = System.nanoTime() - t0;
+            draftNanos += spent;
+        }
+        if (sizer != null) {
+            predictedPerStep.add(sizer.choose(tree, session.cachedLength(), spent));
         }
     }
 

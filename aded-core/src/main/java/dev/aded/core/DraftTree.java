@@ -15,12 +15,16 @@ import java.util.Arrays;
  * per generation. Not thread-safe.
  */
 public final class DraftTree {
+    private static final byte DRAFTED = 1;
+    private static final byte LOOKUP = 2;
     private final int capacity;
     private final int words;
     private final int[] tokens;
     private final int[] parents;
     private final int[] depths;
     private final float[] probs;
+    /** Per node: {@link #DRAFTED} and/or {@link #LOOKUP}. */
+    private final byte[] origins;
     private final int[] firstChild;
     private final int[] nextSibling;
     private final long[] ancestors;
@@ -38,6 +42,7 @@ public final class DraftTree {
         this.parents = new int[capacity];
         this.depths = new int[capacity];
         this.probs = new float[capacity];
+        this.origins = new byte[capacity];
         this.firstChild = new int[capacity];
         this.nextSibling = new int[capacity];
         this.ancestors = new long[capacity * words];
@@ -52,6 +57,7 @@ public final class DraftTree {
         parents[0] = -1;
         depths[0] = 0;
         probs[0] = 1f;
+        origins[0] = 0;
         firstChild[0] = -1;
         nextSibling[0] = -1;
         ancestors[0] = 1L;
@@ -80,6 +86,7 @@ public final class DraftTree {
         parents[node] = parent;
         depths[node] = depths[parent] + 1;
         probs[node] = prob;
+        origins[node] = DRAFTED;
         firstChild[node] = -1;
         nextSibling[node] = firstChild[parent];
         firstChild[parent] = node;
@@ -137,6 +144,35 @@ public final class DraftTree {
 
     public float prob(int node) {
         return probs[node];
+    }
+
+    /**
+     * Adds a node of the context-lookup chain (see {@link ContextLookup}) that the drafter did not propose; it
+     * carries no draft probability of its own (1 is stored), so the loop estimates its acceptance from the chain's
+     * record instead.
+     */
+    public int addLookup(int parent, int token) {
+        int node = add(parent, token, 1f);
+        origins[node] = LOOKUP;
+        return node;
+    }
+
+    /** Marks a drafted node as lying on the context-lookup chain too. */
+    public void markLookup(int node) {
+        if (node < 1 || node >= size) {
+            throw new IllegalArgumentException("node " + node + " is not a draft node of this tree (size " + size + ")");
+        }
+        origins[node] |= LOOKUP;
+    }
+
+    /** True for nodes of the context-lookup chain, whether or not the drafter proposed them too. */
+    public boolean isLookup(int node) {
+        return (origins[node] & LOOKUP) != 0;
+    }
+
+    /** True for nodes the drafter proposed, with their draft probability in {@link #prob(int)}. */
+    public boolean isDrafted(int node) {
+        return (origins[node] & DRAFTED) != 0;
     }
 
     public int maxDepth() {

@@ -16,8 +16,9 @@ public interface Drafter {
 
     /**
      * Reports the outcome of verifying the last draft: {@code context[0, length)} now ends with the
-     * {@code newTokens} tokens the step produced, of which {@code acceptedDraftTokens} came from the tree (the last
-     * token is the model's own). Drafters learn from it: adaptive counts, budget and exploration.
+     * {@code newTokens} tokens the step produced, of which the first {@code acceptedDraftTokens} lie on a path of
+     * the tree this drafter grew (where the loop verified only part of that tree, this may include the model's own
+     * last token, when the drafter had proposed it). Drafters learn from it: adaptive counts and calibration.
      */
     void onAccepted(int[] context, int length, int newTokens, int acceptedDraftTokens);
 }

@@ -9,6 +9,18 @@ import java.util.OptionalLong;
  * with {@link #builder()}. Invalid values are refused when built, with a message naming the option.
  */
 public final class GenerationConfig {
+    /**
+     * The most draft nodes one step may verify: verifiers take trees of up to 256 nodes, the root (the last
+     * accepted token) included.
+     */
+    public static final int MAX_TREE_BUDGET = 255;
+    /**
+     * The draft nodes a step may verify unless the config says otherwise; see {@link #treeBudget()}. With the root,
+     * 64 nodes: a power of two, the size a verifier that pads trees to powers of two (CUDA graph buckets) runs
+     * without padding.
+     */
+    public static final int DEFAULT_TREE_BUDGET = 63;
+
     private final int maxNewTokens;
     private final double temperature;
     private final double topP;
@@ -94,7 +106,11 @@ public final class GenerationConfig {
         return mode;
     }
 
-    /** Draft nodes per step; 0 lets the model choose for its device. */
+    /**
+     * The most draft nodes a step may verify, the context-lookup chain included. In {@link Mode#ADED} each step
+     * drafts this many candidates and verifies only as many of them as pay for their verification time on this
+     * model and device (down to none); {@link Mode#PLD} verifies its whole chain.
+     */
     public int treeBudget() {
         return treeBudget;
     }
@@ -123,7 +139,7 @@ public final class GenerationConfig {
         private Long seed;
         private List<String> stopStrings = List.of();
         private Mode mode;
-        private int treeBudget;
+        private int treeBudget = DEFAULT_TREE_BUDGET;
         private int maxDraftDepth = 16;
         private ContextOverflow contextOverflow = ContextOverflow.ERROR;
 
@@ -204,11 +220,13 @@ public final class GenerationConfig {
             if (topK < 0) {
                 throw new IllegalArgumentException("topK must be >= 0 (0 = off), got " + topK);
             }
-            if (treeBudget < 0) {
-                throw new IllegalArgumentException("treeBudget must be >= 0 (0 = model's choice), got " + treeBudget);
+            if (treeBudget < 1 || treeBudget > MAX_TREE_BUDGET) {
+                throw new IllegalArgumentException("treeBudget must be in [1, " + MAX_TREE_BUDGET + "], got "
+                        + treeBudget);
             }
-            if (maxDraftDepth < 1) {
-                throw new IllegalArgumentException("maxDraftDepth must be at least 1, got " + maxDraftDepth);
+            if (maxDraftDepth < 1 || maxDraftDepth > MAX_TREE_BUDGET) {
+                throw new IllegalArgumentException("maxDraftDepth must be in [1, " + MAX_TREE_BUDGET + "], got "
+                        + maxDraftDepth);
             }
             for (String s : stopStrings) {
                 if (s == null || s.isEmpty()) {

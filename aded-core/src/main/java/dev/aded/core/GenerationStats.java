@@ -15,17 +15,26 @@ public final class GenerationStats {
     private final int promptTokens;
     private final int newTokens;
     private final int[] acceptedPerStep;
+    private final int[] nodesPerStep;
+    private final double[] predictedPerStep;
     private final long prefillNanos;
     private final long draftNanos;
     private final long verifyNanos;
     private final long totalNanos;
 
-    public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, long prefillNanos,
-            long draftNanos, long verifyNanos, long totalNanos) {
+    /**
+     * @param nodesPerStep draft nodes verified by each step (the root not counted)
+     * @param predictedPerStep the tokens each step was expected to yield when it chose its tree, or empty where the
+     *     mode makes no prediction
+     */
+    public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, int[] nodesPerStep,
+            double[] predictedPerStep, long prefillNanos, long draftNanos, long verifyNanos, long totalNanos) {
         this.mode = mode;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;
         this.acceptedPerStep = acceptedPerStep.clone();
+        this.nodesPerStep = nodesPerStep.clone();
+        this.predictedPerStep = predictedPerStep.clone();
         this.prefillNanos = prefillNanos;
         this.draftNanos = draftNanos;
         this.verifyNanos = verifyNanos;
@@ -52,6 +61,24 @@ public final class GenerationStats {
     /** Tokens added to the output by each step, in order. */
     public int[] acceptedPerStep() {
         return acceptedPerStep.clone();
+    }
+
+    /** Draft nodes each step verified, the root not counted: 0 for plain decoding and for single-token steps. */
+    public int[] nodesPerStep() {
+        return nodesPerStep.clone();
+    }
+
+    /**
+     * The tokens each step expected to add when it chose its tree (cost-aware {@link Mode#ADED} steps), to set
+     * against {@link #acceptedPerStep()}; empty in the other modes.
+     */
+    public double[] predictedPerStep() {
+        return predictedPerStep.clone();
+    }
+
+    /** Draft nodes verified per forward pass. */
+    public double meanNodesPerStep() {
+        return steps() == 0 ? 0 : (double) Arrays.stream(nodesPerStep).sum() / steps();
     }
 
     /** New tokens per forward pass: 1.0 for plain decoding, higher when drafts are accepted. */
@@ -83,9 +110,10 @@ public final class GenerationStats {
     @Override
     public String toString() {
         return String.format(Locale.ROOT,
-                "%s: %d new tokens in %.1f ms (%.1f tok/s), %d steps, %.2f tokens/step, prefill %.1f ms,"
-                        + " draft %.3f ms/step, verify %.2f ms/step",
+                "%s: %d new tokens in %.1f ms (%.1f tok/s), %d steps, %.2f tokens/step, %.1f nodes/step,"
+                        + " prefill %.1f ms, draft %.3f ms/step, verify %.2f ms/step",
                 mode.id(), newTokens, totalNanos / 1e6, tokensPerSecond(), steps(), meanAcceptedTokens(),
+                meanNodesPerStep(),
                 prefillNanos / 1e6, steps() == 0 ? 0 : draftNanos / 1e6 / steps(),
                 steps() == 0 ? 0 : verifyNanos / 1e6 / steps());
     }

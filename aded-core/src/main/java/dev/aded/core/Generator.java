@@ -221,9 +221,24 @@ public final class Generator implements AutoCloseable {
             case PLD -> PromptLookupDrafter.FACTORY.newDrafter();
             case ADED -> datastoreDrafters.newDrafter();
         };
-        int budget = config.treeBudget() > 0 ? config.treeBudget() : model.preferredTreeBudget();
-        return new Decoding(model, tokenizer, config, mode, drafter, budget, ids, deviceLock, listener, cancellation,
+        VerifierCostModel cost = mode == Mode.ADED ? measuredCosts(config) : null;
+        return new Decoding(model, tokenizer, config, mode, drafter, cost, ids, deviceLock, listener, cancellation,
                 kept).run();
+    }
+
+    /**
+     * The model's verification costs, timed on first use up to this config's tree budget (a few hundred
+     * milliseconds on a CPU, once per model; not counted in the generation's statistics).
+     */
+    private VerifierCostModel measuredCosts(GenerationConfig config) {
+        VerifierCostModel cost = VerifierCostModel.of(model);
+        deviceLock.lock();
+        try {
+            cost.ensureMeasured(model, config.treeBudget() + 1);
+        } finally {
+            deviceLock.unlock();
+        }
+        return cost;
     }
 
     /** The mode a config with no mode of its own runs in. */

@@ -21,12 +21,6 @@ public interface TargetModel extends AutoCloseable {
     int[] eosTokenIds();
 
     /**
-     * The number of draft nodes this model verifies in one forward pass for little more than the cost of one
-     * token on its device: the loop's default tree budget.
-     */
-    int preferredTreeBudget();
-
-    /**
      * Opens a session whose cache holds up to {@code maxTokens} tokens.
      *
      * @throws IllegalArgumentException when {@code maxTokens} exceeds {@link #maxContext()}

@@ -24,6 +24,17 @@ class GenerationConfigTest {
     }
 
     @Test
+    void treeBudgetAndDepthAreCheckedAtBuildAgainstWhatAVerifierTakes() {
+        assertEquals(GenerationConfig.DEFAULT_TREE_BUDGET, GenerationConfig.defaults().treeBudget());
+        assertEquals(255, GenerationConfig.builder().treeBudget(255).build().treeBudget());
+        String over = error(GenerationConfig.builder().treeBudget(256));
+        assertTrue(over.contains("treeBudget") && over.contains("255") && over.contains("256"), over);
+        assertTrue(error(GenerationConfig.builder().treeBudget(0)).contains("treeBudget"));
+        assertTrue(error(GenerationConfig.builder().maxDraftDepth(0)).contains("maxDraftDepth"));
+        assertTrue(error(GenerationConfig.builder().maxDraftDepth(256)).contains("maxDraftDepth"));
+    }
+
+    @Test
     void parsesModesAndNamesTheChoicesOnError() {
         assertEquals(Mode.PLD, Mode.parse("pld"));
         assertEquals(Mode.ADED, Mode.parse(" ADED "));

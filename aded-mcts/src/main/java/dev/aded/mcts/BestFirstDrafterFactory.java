@@ -34,7 +34,7 @@ public final class BestFirstDrafterFactory implements DrafterFactory {
         counts.requireTokenizer(tokenizer.file(), tokenizer.vocabSize());
     }
 
-    /** The options every drafter gets; {@link DrafterOptions#budget()} and {@code maxDepth()} are loop defaults. */
+    /** The options every drafter gets. */
     public DrafterOptions options() {
         return options;
     }

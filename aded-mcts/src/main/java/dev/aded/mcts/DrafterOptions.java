@@ -2,11 +2,10 @@ package dev.aded.mcts;
 
 /**
  * Settings shared by {@link MctsDrafter} and {@link BestFirstDrafter}. Build from {@link #defaults()} and the
- * {@code with...} methods; every value is checked once here so the hot paths need not.
+ * {@code with...} methods; every value is checked once here so the hot paths need not. The tree's size and depth
+ * are not drafter settings: the decoding loop passes them each step, from
+ * {@link dev.aded.core.GenerationConfig#treeBudget()} and {@link dev.aded.core.GenerationConfig#maxDraftDepth()}.
  *
- * @param budget the node budget a decoding loop should pass by default; drafters also size their buffers for it,
- *     so that a loop using it never makes them grow
- * @param maxDepth the depth limit a decoding loop should pass by default
  * @param maxChildren how many continuations of one context a node may get (the most frequent ones; never more
  *     than the step's budget)
  * @param exploration the PUCT constant of MCTS selection (best-first ignores it)
@@ -14,12 +13,10 @@ package dev.aded.mcts;
  *     {@code count / (total + unseenMass)}, so a context seen once is not trusted as certain
  * @param adaptCounts feed accepted tokens to the counts when they are {@link dev.aded.datastore.AdaptiveNgramCounts}
  * @param adaptPolicy let the drafter recalibrate its acceptance estimates from verification outcomes (see
- *     {@link AcceptanceCalibration}), which moves budget between depth and width
+ *     {@link dev.aded.core.AcceptanceCalibration}), which moves budget between depth and width
  * @param seed seeds the MCTS tie-breaking jitter, the only randomness
  */
 public record DrafterOptions(
-        int budget,
-        int maxDepth,
         int maxChildren,
         double exploration,
         double unseenMass,
@@ -28,12 +25,6 @@ public record DrafterOptions(
         long seed) {
 
     public DrafterOptions {
-        if (budget < 1) {
-            throw new IllegalArgumentException("budget must be at least 1, got " + budget);
-        }
-        if (maxDepth < 1) {
-            throw new IllegalArgumentException("maxDepth must be at least 1, got " + maxDepth);
-        }
         if (maxChildren < 1) {
             throw new IllegalArgumentException("maxChildren must be at least 1, got " + maxChildren);
         }
@@ -45,40 +36,32 @@ public record DrafterOptions(
         }
     }
 
-    /** Budget 32, depth 8, 32 children per node, exploration 1.0, unseen mass 1.0, both adaptations on, seed 0. */
+    /** 32 children per node, exploration 1.0, unseen mass 1.0, both adaptations on, seed 0. */
     public static DrafterOptions defaults() {
-        return new DrafterOptions(32, 8, 32, 1.0, 1.0, true, true, 0L);
-    }
-
-    public DrafterOptions withBudget(int v) {
-        return new DrafterOptions(v, maxDepth, maxChildren, exploration, unseenMass, adaptCounts, adaptPolicy, seed);
-    }
-
-    public DrafterOptions withMaxDepth(int v) {
-        return new DrafterOptions(budget, v, maxChildren, exploration, unseenMass, adaptCounts, adaptPolicy, seed);
+        return new DrafterOptions(32, 1.0, 1.0, true, true, 0L);
     }
 
     public DrafterOptions withMaxChildren(int v) {
-        return new DrafterOptions(budget, maxDepth, v, exploration, unseenMass, adaptCounts, adaptPolicy, seed);
+        return new DrafterOptions(v, exploration, unseenMass, adaptCounts, adaptPolicy, seed);
     }
 
     public DrafterOptions withExploration(double v) {
-        return new DrafterOptions(budget, maxDepth, maxChildren, v, unseenMass, adaptCounts, adaptPolicy, seed);
+        return new DrafterOptions(maxChildren, v, unseenMass, adaptCounts, adaptPolicy, seed);
     }
 
     public DrafterOptions withUnseenMass(double v) {
-        return new DrafterOptions(budget, maxDepth, maxChildren, exploration, v, adaptCounts, adaptPolicy, seed);
+        return new DrafterOptions(maxChildren, exploration, v, adaptCounts, adaptPolicy, seed);
     }
 
     public DrafterOptions withAdaptCounts(boolean v) {
-        return new DrafterOptions(budget, maxDepth, maxChildren, exploration, unseenMass, v, adaptPolicy, seed);
+        return new DrafterOptions(maxChildren, exploration, unseenMass, v, adaptPolicy, seed);
     }
 
     public DrafterOptions withAdaptPolicy(boolean v) {
-        return new DrafterOptions(budget, maxDepth, maxChildren, exploration, unseenMass, adaptCounts, v, seed);
+        return new DrafterOptions(maxChildren, exploration, unseenMass, adaptCounts, v, seed);
     }
 
     public DrafterOptions withSeed(long v) {
-        return new DrafterOptions(budget, maxDepth, maxChildren, exploration, unseenMass, adaptCounts, adaptPolicy, v);
+        return new DrafterOptions(maxChildren, exploration, unseenMass, adaptCounts, adaptPolicy, v);
     }
 }

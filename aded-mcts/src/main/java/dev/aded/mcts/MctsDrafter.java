@@ -1,7 +1,9 @@
 package dev.aded.mcts;
 
+import dev.aded.core.AcceptanceCalibration;
 import dev.aded.core.DraftTree;
 import dev.aded.core.Drafter;
+import dev.aded.core.GenerationConfig;
 import dev.aded.datastore.AdaptiveNgramCounts;
 import dev.aded.datastore.NgramCounts;
 
@@ -34,10 +36,12 @@ public final class MctsDrafter implements Drafter {
         this.options = options;
         this.distribution = new DraftDistribution(counts, options);
         this.learner = options.adaptCounts() && counts instanceof AdaptiveNgramCounts a ? a : null;
-        int nodes = 1 + options.budget() * distribution.childLimit(options.budget());
+        // Sized for the default tree budget, so that a loop using it never makes the buffers grow.
+        int budget = GenerationConfig.DEFAULT_TREE_BUDGET;
+        int nodes = 1 + budget * distribution.childLimit(budget);
         this.search = new SearchTree(nodes);
         this.heap = new NodeHeap(nodes);
-        this.path = new int[options.maxDepth() + 1];
+        this.path = new int[1];
         this.rng = options.seed();
     }
 
@@ -146,7 +150,7 @@ public final class MctsDrafter implements Drafter {
             learner.observe(context, length - newTokens, length);
         }
         if (options.adaptPolicy()) {
-            calibration.learn(search, context, length - newTokens, acceptedDraftTokens);
+            search.teach(calibration, context, length - newTokens, acceptedDraftTokens);
         }
     }
 

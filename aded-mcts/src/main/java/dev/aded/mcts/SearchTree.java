@@ -1,5 +1,6 @@
 package dev.aded.mcts;
 
+import dev.aded.core.AcceptanceCalibration;
 import dev.aded.core.DraftTree;
 import java.util.Arrays;
 
@@ -204,6 +205,32 @@ final class SearchTree {
 
     boolean isSelected(int node) {
         return selected[node];
+    }
+
+    /**
+     * Teaches {@code calibration} the outcome of the last draft: walks the selected nodes along the accepted tokens
+     * starting at {@code context[from]}; at every node verification reached, each selected child is a hit when it
+     * is the accepted one and a miss otherwise. Below the last accepted node every selected child was rejected.
+     * Clears the selection, so that the same draft is never learnt from twice.
+     */
+    void teach(AcceptanceCalibration calibration, int[] context, int from, int acceptedDraftTokens) {
+        int node = 0;
+        for (int step = 0; step <= acceptedDraftTokens && node >= 0; step++) {
+            int taken = step < acceptedDraftTokens ? context[from + step] : -1;
+            int next = -1;
+            int end = firstChild[node] + childCount[node];
+            for (int c = firstChild[node]; c < end; c++) {
+                if (selected[c]) {
+                    boolean hit = tokens[c] == taken;
+                    calibration.observe(probs[c], hit);
+                    if (hit) {
+                        next = c;
+                    }
+                }
+            }
+            node = next;
+        }
+        clearSelection();
     }
 
     /** Forgets the selection, so that feedback about a step that drafted nothing walks nothing. */

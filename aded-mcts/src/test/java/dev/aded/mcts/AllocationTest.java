@@ -20,7 +20,7 @@ class AllocationTest {
     @Test
     void steadyStateAllocatesNothing() {
         // Count adaptation is off: the map-backed test counts allocate when they learn a new context.
-        DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false).withBudget(64);
+        DrafterOptions options = DrafterOptions.defaults().withAdaptCounts(false);
         MapCounts counts = MapCounts.random(4, 40, 6);
         assertNoAllocation(counts, 40, options);
         try (Datastore datastore = Datastore.open(SHIPPED)) {

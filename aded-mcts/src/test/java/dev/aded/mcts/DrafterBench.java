@@ -15,8 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.BiFunction;
-import java.util.function.IntFunction;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.Supplier;
 
 /**
@@ -101,7 +101,7 @@ public final class DrafterBench {
         for (int budget : new int[] {16, 64}) {
             for (int children : new int[] {32, 8}) {
                 DrafterOptions options =
-                        DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget).withMaxChildren(children);
+                        DrafterOptions.defaults().withAdaptCounts(false).withMaxChildren(children);
                 String suffix = ", " + children + " children";
                 time("mcts" + suffix, new MctsDrafter(counts, options), prompts, budget);
                 time("best-first" + suffix, new BestFirstDrafter(counts, options), prompts, budget);
@@ -132,7 +132,7 @@ public final class DrafterBench {
     }
 
     /** A drafter configuration of the quality table; {@code learns} runs get fresh counts of their own. */
-    private record Config(String name, boolean learns, BiFunction<NgramCounts, Integer, Drafter> make) {}
+    private record Config(String name, boolean learns, Function<NgramCounts, Drafter> make) {}
 
     /**
      * Prints the quality table; {@code counts} serve the runs that do not learn, {@code fresh} makes counts in the
@@ -141,28 +141,28 @@ public final class DrafterBench {
     private static void quality(NgramCounts counts, Supplier<NgramCounts> fresh, List<Prompt> prompts) {
         List<Config> configs = List.of(
                 new Config("best-first, no calibration", false,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withAdaptPolicy(false))),
-                new Config("best-first (default, calibration)", false, (c, b) -> new BestFirstDrafter(c, opts(b))),
-                new Config("mcts c=0", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0))),
-                new Config("mcts c=0.3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(0.3))),
-                new Config("mcts c=1 (default)", false, (c, b) -> new MctsDrafter(c, opts(b))),
-                new Config("mcts c=3", false, (c, b) -> new MctsDrafter(c, opts(b).withExploration(3))),
+                        c -> new BestFirstDrafter(c, opts().withAdaptPolicy(false))),
+                new Config("best-first (default, calibration)", false, c -> new BestFirstDrafter(c, opts())),
+                new Config("mcts c=0", false, c -> new MctsDrafter(c, opts().withExploration(0))),
+                new Config("mcts c=0.3", false, c -> new MctsDrafter(c, opts().withExploration(0.3))),
+                new Config("mcts c=1 (default)", false, c -> new MctsDrafter(c, opts())),
+                new Config("mcts c=3", false, c -> new MctsDrafter(c, opts().withExploration(3))),
                 new Config("mcts c=1, no calibration", false,
-                        (c, b) -> new MctsDrafter(c, opts(b).withAdaptPolicy(false))),
+                        c -> new MctsDrafter(c, opts().withAdaptPolicy(false))),
                 new Config("best-first, 8 children", false,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withMaxChildren(8))),
-                new Config("mcts, 8 children", false, (c, b) -> new MctsDrafter(c, opts(b).withMaxChildren(8))),
+                        c -> new BestFirstDrafter(c, opts().withMaxChildren(8))),
+                new Config("mcts, 8 children", false, c -> new MctsDrafter(c, opts().withMaxChildren(8))),
                 new Config("best-first, 64 children", false,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withMaxChildren(64))),
-                new Config("mcts, 64 children", false, (c, b) -> new MctsDrafter(c, opts(b).withMaxChildren(64))),
+                        c -> new BestFirstDrafter(c, opts().withMaxChildren(64))),
+                new Config("mcts, 64 children", false, c -> new MctsDrafter(c, opts().withMaxChildren(64))),
                 new Config("best-first, unseen mass 0", false,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withUnseenMass(0))),
+                        c -> new BestFirstDrafter(c, opts().withUnseenMass(0))),
                 new Config("best-first, unseen mass 4", false,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withUnseenMass(4))),
+                        c -> new BestFirstDrafter(c, opts().withUnseenMass(4))),
                 new Config("best-first + count learning", true,
-                        (c, b) -> new BestFirstDrafter(c, opts(b).withAdaptCounts(true))),
+                        c -> new BestFirstDrafter(c, opts().withAdaptCounts(true))),
                 new Config("mcts c=1 + count learning", true,
-                        (c, b) -> new MctsDrafter(c, opts(b).withAdaptCounts(true))));
+                        c -> new MctsDrafter(c, opts().withAdaptCounts(true))));
         System.out.println();
         System.out.println("Proxy accepted draft tokens per step (reference continuation as the model),"
                 + " drafter's own estimate in brackets, depth " + DEPTH + ":");
@@ -178,29 +178,29 @@ public final class DrafterBench {
             StringBuilder row = new StringBuilder("| " + config.name + " |");
             for (int budget : BUDGETS) {
                 NgramCounts runCounts = config.learns ? fresh.get() : counts;
-                Result r = simulate(b -> config.make.apply(runCounts, b), prompts, budget);
+                Result r = simulate(() -> config.make.apply(runCounts), prompts, budget);
                 row.append(String.format(" %.3f (%.2f) |", r.acceptedPerStep, r.estimatePerStep));
             }
             System.out.println(row);
         }
     }
 
-    private static DrafterOptions opts(int budget) {
-        return DrafterOptions.defaults().withAdaptCounts(false).withBudget(budget);
+    private static DrafterOptions opts() {
+        return DrafterOptions.defaults().withAdaptCounts(false);
     }
 
     /**
      * Replays every prompt's reference as if the model produced it; one drafter per prompt (one generation each),
      * counts shared by all prompts of a run, as in a server: what one generation learns, the next ones see.
      */
-    private static Result simulate(IntFunction<Drafter> make, List<Prompt> prompts, int budget) {
+    private static Result simulate(Supplier<Drafter> make, List<Prompt> prompts, int budget) {
         DraftTree tree = new DraftTree(budget + 1);
         long steps = 0;
         long accepted = 0;
         double estimate = 0;
         double[] pathProb = new double[budget + 1];
         for (Prompt p : prompts) {
-            Drafter drafter = make.apply(budget);
+            Drafter drafter = make.get();
             int length = p.start;
             while (length < p.tokens.length) {
                 tree.reset(p.tokens[length - 1]);

@@ -40,7 +40,7 @@ class FactoryTest {
 
     @Test
     void invalidOptionsAreRejected() {
-        assertThrows(IllegalArgumentException.class, () -> DrafterOptions.defaults().withBudget(0));
+        assertThrows(IllegalArgumentException.class, () -> DrafterOptions.defaults().withMaxChildren(0));
         assertThrows(IllegalArgumentException.class, () -> DrafterOptions.defaults().withExploration(-1));
         assertThrows(IllegalArgumentException.class, () -> DrafterOptions.defaults().withUnseenMass(Double.NaN));
     }

@@ -197,15 +197,6 @@ public final class LlamaModel implements TargetModel {
         return config.eosTokenIds().clone();
     }
 
-    /**
-     * On a GPU a tree of 64 nodes costs about what one token does (the pass is bound by launch overhead and weight
-     * reads); on the CPU the cost grows with the nodes, so the tree stays small.
-     */
-    @Override
-    public int preferredTreeBudget() {
-        return device.isGpu() ? 64 : 12;
-    }
-
     @Override
     public ModelSession newSession(int maxTokens) {
         if (maxTokens < 1 || maxTokens > config.maxPositions()) {

@@ -2,6 +2,7 @@ package dev.aded.examples.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
@@ -9,6 +10,7 @@ import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Generator;
 import dev.aded.core.Mode;
+import dev.aded.core.VerifierCostModel;
 import dev.aded.examples.report.BenchReport;
 import dev.aded.verify.LlamaModel;
 import java.io.IOException;
@@ -52,8 +54,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128")
     int maxNewTokens;
 
-    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "0",
-            description = "draft nodes per step (0 = the device's default)")
+    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "" + GenerationConfig.DEFAULT_TREE_BUDGET,
+            description = "the most draft nodes a step may verify (default: ${DEFAULT-VALUE}); aded verifies as"
+                    + " many as pay for themselves")
     int treeBudget;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N prompts")
@@ -88,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("max_new_tokens", maxNewTokens);
             out.addProperty("drafter", model.resolvedDrafter());
             out.addProperty("context_lookup", model.contextLookup);
-            out.addProperty("tree_budget", treeBudget > 0 ? treeBudget : p.model().preferredTreeBudget());
+            out.addProperty("tree_budget", treeBudget);
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
             Map<Mode, ModeRun> runs = new LinkedHashMap<>();
             Map<Mode, int[][]> outputs = new LinkedHashMap<>();
@@ -126,6 +129,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             out.add("modes", byMode);
             out.addProperty("steps", target.stepMode());
+            // Paid once, at the first aded generation, outside its statistics.
+            out.addProperty("cost_model_ms", VerifierCostModel.of(p.model()).measuringNanos() / 1e6);
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
             Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()
@@ -178,13 +183,15 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s on %s, %d prompts, %d new tokens%n", out.get("model").getAsString(),
                 out.get("device").getAsString(), out.get("prompts").getAsInt(), out.get("max_new_tokens").getAsInt()));
-        sb.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %10s %10s%n", "mode", "tok/s", "accepted",
-                "passes", "draft ms", "verify ms", "=ar"));
+        sb.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %10s %10s %10s %10s%n", "mode", "tok/s",
+                "accepted", "predicted", "nodes", "passes", "draft ms", "verify ms", "=ar"));
         for (Map.Entry<String, com.google.gson.JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             JsonObject m = e.getValue().getAsJsonObject();
-            sb.append(String.format(Locale.ROOT, "%-6s %10.1f %10.2f %10d %10.3f %10.2f %10s%n", e.getKey(),
-                    m.get("tokens_per_second").getAsDouble(), m.get("mean_accepted_tokens").getAsDouble(),
-                    m.get("forward_passes").getAsInt(), m.get("draft_ms_per_step").getAsDouble(),
+            sb.append(String.format(Locale.ROOT, "%-6s %10.1f %10.2f %10s %10.1f %10d %10.3f %10.2f %10s%n",
+                    e.getKey(), m.get("tokens_per_second").getAsDouble(), m.get("mean_accepted_tokens").getAsDouble(),
+                    m.has("mean_predicted_tokens") ? String.format(Locale.ROOT, "%.2f",
+                            m.get("mean_predicted_tokens").getAsDouble()) : "-",
+                    m.get("mean_nodes_per_step").getAsDouble(), m.get("forward_passes").getAsInt(), m.get("draft_ms_per_step").getAsDouble(),
                     m.get("verify_ms_per_step").getAsDouble(),
                     m.has("identical_to_ar") ? m.get("identical_to_ar").getAsInt() + "/" + out.get("prompts") : "-"));
         }
@@ -193,14 +200,21 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Sums one mode's statistics over all prompts. */
     private static final class ModeRun {
+        /** Bins of predicted tokens per step, for the calibration table: [1, 1.5), [1.5, 2), … */
+        private static final double BIN = 0.5;
+
         private long newTokens;
         private long steps;
+        private long nodes;
         private long draftNanos;
         private long verifyNanos;
         private long totalNanos;
         private long[] histogram = new long[2];
-        private double[] sumByStep = new double[0];
-        private int[] countByStep = new int[0];
+        private final ByStep accepted = new ByStep();
+        private final ByStep verified = new ByStep();
+        private final ByStep predicted = new ByStep();
+        private final ByStep predictedInBin = new ByStep();
+        private final ByStep actualInBin = new ByStep();
 
         void add(dev.aded.core.GenerationStats s) {
             newTokens += s.newTokens();
@@ -209,17 +223,22 @@ final class BenchCommand implements Callable<Integer> {
             verifyNanos += s.verifyNanos();
             totalNanos += s.totalNanos();
             int[] per = s.acceptedPerStep();
-            if (per.length > sumByStep.length) {
-                sumByStep = Arrays.copyOf(sumByStep, per.length);
-                countByStep = Arrays.copyOf(countByStep, per.length);
-            }
+            int[] nodesPer = s.nodesPerStep();
+            double[] predictedPer = s.predictedPerStep();
             for (int i = 0; i < per.length; i++) {
                 if (per[i] >= histogram.length) {
                     histogram = Arrays.copyOf(histogram, per[i] + 1);
                 }
                 histogram[per[i]]++;
-                sumByStep[i] += per[i];
-                countByStep[i]++;
+                accepted.add(i, per[i]);
+                verified.add(i, nodesPer[i]);
+                nodes += nodesPer[i];
+            }
+            for (int i = 0; i < predictedPer.length; i++) {
+                predicted.add(i, predictedPer[i]);
+                int bin = (int) ((predictedPer[i] - 1) / BIN);
+                predictedInBin.add(bin, predictedPer[i]);
+                actualInBin.add(bin, per[i]);
             }
         }
 
@@ -228,17 +247,69 @@ final class BenchCommand implements Callable<Integer> {
             m.addProperty("tokens_per_second", totalNanos == 0 ? 0 : newTokens * 1e9 / totalNanos);
             m.addProperty("mean_accepted_tokens", steps == 0 ? 0 : (double) newTokens / steps);
             m.addProperty("forward_passes", steps);
+            m.addProperty("mean_nodes_per_step", steps == 0 ? 0 : (double) nodes / steps);
             m.addProperty("draft_ms_per_step", steps == 0 ? 0 : draftNanos / 1e6 / steps);
             m.addProperty("verify_ms_per_step", steps == 0 ? 0 : verifyNanos / 1e6 / steps);
             m.addProperty("new_tokens", newTokens);
             m.addProperty("total_ms", totalNanos / 1e6);
             m.add("accepted_histogram", new Gson().toJsonTree(histogram));
-            double[] mean = new double[sumByStep.length];
-            for (int i = 0; i < mean.length; i++) {
-                mean[i] = sumByStep[i] / countByStep[i];
+            m.add("accepted_by_step", new Gson().toJsonTree(accepted.means()));
+            m.add("nodes_by_step", new Gson().toJsonTree(verified.means()));
+            if (predicted.total() > 0) {
+                m.addProperty("mean_predicted_tokens", predicted.sum() / predicted.total());
+                m.add("predicted_by_step", new Gson().toJsonTree(predicted.means()));
+                JsonArray bins = new JsonArray();
+                double[] meanPredicted = predictedInBin.means();
+                double[] meanActual = actualInBin.means();
+                for (int b = 0; b < meanPredicted.length; b++) {
+                    if (predictedInBin.count(b) > 0) {
+                        JsonObject bin = new JsonObject();
+                        bin.addProperty("from", 1 + b * BIN);
+                        bin.addProperty("steps", predictedInBin.count(b));
+                        bin.addProperty("mean_predicted", meanPredicted[b]);
+                        bin.addProperty("mean_actual", meanActual[b]);
+                        bins.add(bin);
+                    }
+                }
+                m.add("prediction_calibration", bins);
             }
-            m.add("accepted_by_step", new Gson().toJsonTree(mean));
             return m;
+        }
+    }
+
+    /** Sums and counts of a value by index (step index, or bin), growing as needed. */
+    private static final class ByStep {
+        private double[] sums = new double[0];
+        private int[] counts = new int[0];
+
+        void add(int i, double v) {
+            if (i >= sums.length) {
+                sums = Arrays.copyOf(sums, i + 1);
+                counts = Arrays.copyOf(counts, i + 1);
+            }
+            sums[i] += v;
+            counts[i]++;
+        }
+
+        int count(int i) {
+            return counts[i];
+        }
+
+        double sum() {
+            return Arrays.stream(sums).sum();
+        }
+
+        long total() {
+            return Arrays.stream(counts).asLongStream().sum();
+        }
+
+        /** The mean at each index, 0 where nothing was added. */
+        double[] means() {
+            double[] out = new double[sums.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = counts[i] == 0 ? 0 : sums[i] / counts[i];
+            }
+            return out;
         }
     }
 }

@@ -30,8 +30,9 @@ final class SamplingOptions {
     @Option(names = "--stop", paramLabel = "TEXT", description = "stop string (repeatable)")
     List<String> stops = new ArrayList<>();
 
-    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "0",
-            description = "draft nodes per step (0 = the device's default)")
+    @Option(names = "--tree-budget", paramLabel = "N", defaultValue = "" + GenerationConfig.DEFAULT_TREE_BUDGET,
+            description = "the most draft nodes a step may verify (default: ${DEFAULT-VALUE}); aded verifies as"
+                    + " many as pay for themselves")
     int treeBudget;
 
     GenerationConfig config() {

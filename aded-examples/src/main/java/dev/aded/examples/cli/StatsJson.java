@@ -20,7 +20,10 @@ final class StatsJson {
         o.addProperty("draft_ms", s.draftNanos() / 1e6);
         o.addProperty("verify_ms", s.verifyNanos() / 1e6);
         o.addProperty("total_ms", s.totalNanos() / 1e6);
+        o.addProperty("mean_nodes_per_step", s.meanNodesPerStep());
         o.add("accepted_per_step", new Gson().toJsonTree(s.acceptedPerStep()));
+        o.add("nodes_per_step", new Gson().toJsonTree(s.nodesPerStep()));
+        o.add("predicted_per_step", new Gson().toJsonTree(s.predictedPerStep()));
         return o;
     }
 }

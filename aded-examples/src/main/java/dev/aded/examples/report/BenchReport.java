@@ -12,12 +12,15 @@ import java.util.Map;
 
 /**
  * The bench command's HTML report: one self-contained page (inline SVG and CSS, no script, no network) with the
- * summary table, tokens/s per mode, the histogram of tokens produced per step, the accepted length over the course
- * of generation, and the outputs that differ from plain decoding.
+ * summary table, tokens/s per mode, the histogram of tokens produced per step, the accepted length and the nodes
+ * verified over the course of generation, predicted against actual tokens per step where a mode sizes its trees by
+ * cost, and the outputs that differ from plain decoding.
  */
 public final class BenchReport {
     /** Modes keep their colour in every chart, in bench order (ar, pld, aded). */
     private static final String[] COLORS = {"#7f8c8d", "#e67e22", "#2e6fd8", "#27ae60", "#8e44ad"};
+    /** The expectation beside each mode's outcome in the calibration chart. */
+    private static final String LIGHT = "#c8d6ee";
     /** Steps on each side of the centred moving average; smooths per-step noise without hiding the trend. */
     private static final int SMOOTHING = 2;
     private static final String STYLE = """
@@ -58,10 +61,26 @@ public final class BenchReport {
         figure(page, histogram(modes, stats), "How many tokens each decoding step produced (accepted draft tokens"
                 + " plus the model's own next token), as a share of that mode's steps. Plain decoding always"
                 + " produces 1.");
-        figure(page, acceptedByStep(modes, stats), String.format(Locale.ROOT, "Mean tokens produced at each step"
+        figure(page, byStep(modes, stats, "accepted_by_step", "Accepted length over the course of generation",
+                "tokens per step"), String.format(Locale.ROOT, "Mean tokens produced at each step"
                 + " index across prompts, centred moving average over %d steps. A rising line is the adaptive"
                 + " effect: the datastore learns the text being written. Late steps average over fewer prompts.",
                 2 * SMOOTHING + 1));
+        if (stats.stream().anyMatch(m -> m.has("nodes_by_step"))) {
+            figure(page, byStep(modes, stats, "nodes_by_step", "Draft nodes verified per step", "nodes per step"),
+                    String.format(Locale.ROOT, "Mean draft nodes each step verified (the root not counted), centred"
+                    + " moving average over %d steps. A cost-aware mode verifies as many of its candidates as pay"
+                    + " for their verification time, none when nothing is likely to be accepted.",
+                    2 * SMOOTHING + 1));
+        }
+        for (int i = 0; i < modes.size(); i++) {
+            if (stats.get(i).has("prediction_calibration")) {
+                figure(page, calibration(modes.get(i), stats.get(i), color(i)), "Steps grouped by the tokens they"
+                        + " expected to yield when they chose their tree (bins of 0.5): mean expected (light) and"
+                        + " mean actually produced (dark). Bars of equal height mean calibrated estimates; the"
+                        + " number above each pair is its steps.");
+            }
+        }
         page.append(differences(modes, stats));
         return page.append("</body>\n</html>\n").toString();
     }
@@ -154,28 +173,60 @@ public final class BenchReport {
         return svg;
     }
 
-    /** One line per mode over the step index, smoothed. */
-    private static Svg acceptedByStep(List<String> modes, List<JsonObject> stats) {
+    /** One line per mode over the step index, smoothed: the per-step means under {@code key}. */
+    private static Svg byStep(List<String> modes, List<JsonObject> stats, String key, String title, String yLabel) {
         List<double[]> lines = new ArrayList<>();
         int steps = 0;
         double max = 0;
         for (JsonObject m : stats) {
-            double[] line = movingAverage(doubles(m.getAsJsonArray("accepted_by_step")), SMOOTHING);
+            double[] line = m.has(key) ? movingAverage(doubles(m.getAsJsonArray(key)), SMOOTHING) : new double[0];
             for (double v : line) {
                 max = Math.max(max, v);
             }
             lines.add(line);
             steps = Math.max(steps, line.length);
         }
-        Svg svg = new Svg("Accepted length over the course of generation", "step index", "tokens per step", max);
+        Svg svg = new Svg(title, "step index", yLabel, max);
         svg.legend(modes, colors(modes.size()));
         double dx = (Svg.RIGHT - Svg.LEFT) / Math.max(1, steps - 1);
         for (int i = 0; i < lines.size(); i++) {
-            svg.line(lines.get(i), Svg.LEFT, dx, color(i));
+            if (lines.get(i).length > 0) {
+                svg.line(lines.get(i), Svg.LEFT, dx, color(i));
+            }
         }
         int every = (int) Svg.niceCeiling(Math.max(1, steps / 8.0));
         for (int s = 0; s < steps; s += every) {
             svg.xLabel(Svg.LEFT + s * dx, Integer.toString(s));
+        }
+        return svg;
+    }
+
+    /** One pair of bars per bin of expected tokens: the bin's mean expectation and its mean outcome. */
+    private static Svg calibration(String mode, JsonObject m, String color) {
+        JsonArray bins = m.getAsJsonArray("prediction_calibration");
+        double max = 0;
+        for (JsonElement e : bins) {
+            JsonObject b = e.getAsJsonObject();
+            max = Math.max(max, Math.max(b.get("mean_predicted").getAsDouble(), b.get("mean_actual").getAsDouble()));
+        }
+        Svg svg = new Svg(mode + ": expected and actual tokens per step", "expected tokens when the tree was chosen",
+                "tokens per step", max);
+        svg.legend(List.of("expected", "actual"), List.of(LIGHT, color));
+        double slot = (Svg.RIGHT - Svg.LEFT) / Math.max(1, bins.size());
+        for (int i = 0; i < bins.size(); i++) {
+            JsonObject b = bins.get(i).getAsJsonObject();
+            double left = Svg.LEFT + slot * i + slot * 0.1;
+            double width = slot * 0.4;
+            double predicted = b.get("mean_predicted").getAsDouble();
+            double actual = b.get("mean_actual").getAsDouble();
+            double from = b.get("from").getAsDouble();
+            String range = String.format(Locale.ROOT, "%.1f-%.1f", from, from + 0.5);
+            svg.bar(left, width, predicted, LIGHT, String.format(Locale.ROOT, "%s: %d steps expected %.2f tokens",
+                    range, b.get("steps").getAsInt(), predicted));
+            svg.bar(left + width, width, actual, color, String.format(Locale.ROOT, "%s: %d steps produced %.2f"
+                    + " tokens", range, b.get("steps").getAsInt(), actual));
+            svg.valueLabel(left + width, Math.max(predicted, actual), Integer.toString(b.get("steps").getAsInt()));
+            svg.xLabel(left + width, range);
         }
         return svg;
     }

@@ -26,14 +26,19 @@ class BenchReportTest {
               "ar": {"tokens_per_second": 142.5, "mean_accepted_tokens": 1.0, "forward_passes": 512,
                      "draft_ms_per_step": 0.0, "verify_ms_per_step": 6.9, "new_tokens": 512, "total_ms": 3593.0,
                      "accepted_histogram": [0, 512], "accepted_by_step": [1, 1, 1, 1, 1, 1, 1, 1],
+                     "nodes_by_step": [0, 0, 0, 0, 0, 0, 0, 0],
                      "identical_to_ar": 4, "differences": []},
               "pld": {"tokens_per_second": 198.1, "mean_accepted_tokens": 1.52, "forward_passes": 337,
                       "draft_ms_per_step": 0.012, "verify_ms_per_step": 7.4, "new_tokens": 512, "total_ms": 2584.6,
                       "accepted_histogram": [0, 230, 60, 30, 17], "accepted_by_step": [1, 1.25, 1.5, 1.5, 2, 1.75],
+                      "nodes_by_step": [10, 10, 10, 10, 10, 10],
                       "identical_to_ar": 4, "differences": []},
               "aded": {"tokens_per_second": 311.7, "mean_accepted_tokens": 2.46, "forward_passes": 208,
                        "draft_ms_per_step": 0.41, "verify_ms_per_step": 7.6, "new_tokens": 512, "total_ms": 1642.6,
                        "accepted_histogram": [0, 52, 70, 40, 26, 20], "accepted_by_step": [1.5, 2, 2.25, 2.75, 3],
+                       "nodes_by_step": [4, 9, 12, 10, 8],
+                       "prediction_calibration": [{"from": 1.0, "steps": 40, "mean_predicted": 1.2, "mean_actual": 1.1},
+                                                  {"from": 2.5, "steps": 12, "mean_predicted": 2.8, "mean_actual": 3.5}],
                        "identical_to_ar": 3,
                        "differences": [{"prompt": 2, "position": 57, "ar_token": 1187, "token": 903,
                                         "top2_logit_gap": 0.0039}]}}}
@@ -43,9 +48,23 @@ class BenchReportTest {
     private final List<String> charts = charts(html);
 
     @Test
-    void drawsThreeCharts() {
-        assertEquals(3, charts.size());
-        assertEquals(charts.size(), html.split("<svg", -1).length - 1, "no svg outside the three charts");
+    void drawsFiveCharts() {
+        assertEquals(5, charts.size());
+        assertEquals(charts.size(), html.split("<svg", -1).length - 1, "no svg outside the five charts");
+    }
+
+    @Test
+    void nodesVerifiedHaveOneLinePerMode() {
+        assertEquals(List.of(8, 6, 5), pointCounts(charts.get(3)));
+    }
+
+    @Test
+    void calibrationPairsExpectedWithActualTokens() {
+        double[] heights = barHeights(charts.get(4));
+        assertEquals(4, heights.length, "two bins, expected and actual each");
+        assertEquals(1.1 / 1.2, heights[1] / heights[0], 1e-3);
+        assertEquals(3.5 / 2.8, heights[3] / heights[2], 1e-3);
+        assertTrue(charts.get(4).contains("2.5-3.0"), "bins are labelled by their range");
     }
 
     @Test
@@ -74,12 +93,7 @@ class BenchReportTest {
 
     @Test
     void acceptedLengthHasOneSmoothedLinePerMode() {
-        Matcher m = POINTS.matcher(charts.get(2));
-        List<Integer> pointCounts = new ArrayList<>();
-        while (m.find()) {
-            pointCounts.add(m.group(1).split(" ").length);
-        }
-        assertEquals(List.of(8, 6, 5), pointCounts, "one point per step index of each mode");
+        assertEquals(List.of(8, 6, 5), pointCounts(charts.get(2)), "one point per step index of each mode");
         assertArrayEquals(new double[] {5.75 / 3, 2.125, 2.3, 2.5, 8.0 / 3},
                 BenchReport.movingAverage(new double[] {1.5, 2, 2.25, 2.75, 3}, 2), 1e-12);
     }
@@ -113,6 +127,16 @@ class BenchReportTest {
             found.add(m.group());
         }
         return found;
+    }
+
+    /** The number of points of each line in a chart. */
+    private static List<Integer> pointCounts(String svg) {
+        Matcher m = POINTS.matcher(svg);
+        List<Integer> counts = new ArrayList<>();
+        while (m.find()) {
+            counts.add(m.group(1).split(" ").length);
+        }
+        return counts;
     }
 
     private static double[] barHeights(String svg) {

@@ -1,4 +1,4 @@
-package dev.aded.mcts;
+package dev.aded.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

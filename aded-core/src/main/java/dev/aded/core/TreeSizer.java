@@ -1,0 +1,151 @@
+package dev.aded.core;
+
+import java.util.Arrays;
+
+/**
+ * Chooses, each step, which of the drafted candidates to verify: the tree that maximises expected new tokens per
+ * unit of time, as Sequoia sizes its trees by the hardware.
+ *
+ * <p>The drafter (with the context-lookup chain) fills {@link #candidates()} up to the config's tree budget. Each
+ * candidate gets an acceptance estimate, the probability that verification takes it once its parent is taken,
+ * calibrated online from outcomes: drafted nodes by their draft probability ({@link AcceptanceCalibration}),
+ * lookup-chain nodes by their place on the chain, nodes both proposed on a calibration of their own. A node's path
+ * value, the product of the estimates from the root, is the chance it is accepted, so a tree of k nodes is expected
+ * to yield {@code 1 + sum of their path values} tokens (the model's own next token always comes). The best tree of
+ * k nodes is the k candidates of highest path value (a connected tree, since a child's value never exceeds its
+ * parent's); the chosen k maximises that expectation over the step's time, the draft time already spent plus
+ * {@link VerifierCostModel}'s price of k + 1 nodes at this context length. When nothing is likely to be accepted, k is
+ * 0 and the step verifies the single token, which costs what plain decoding does.
+ *
+ * <p>Learning walks the whole candidate tree, not only the verified part, along the tokens the step produced: each
+ * candidate whose parent lies on that path is a hit or a miss whatever was verified, so an estimate that fell too
+ * low to be verified still meets evidence at the depths the step reached. Not thread-safe: one per generation.
+ */
+final class TreeSizer {
+    /** Chain positions told apart: 1, 2, 3 and 4 or more nodes below the root. */
+    private static final int CHAIN_BANDS = 4;
+
+    private final VerifierCostModel cost;
+    private final DraftTree candidates;
+    private final AcceptanceCalibration drafted = new AcceptanceCalibration();
+    private final AcceptanceCalibration both = new AcceptanceCalibration();
+    private final AcceptanceCalibration[] chain = new AcceptanceCalibration[CHAIN_BANDS];
+    private final double[] values;
+    private final long[] order;
+    private final boolean[] chosen;
+    private final int[] mapped;
+    private final double[] stepNanos;
+
+    /** @param budget the most draft nodes a step may verify */
+    TreeSizer(int budget, VerifierCostModel cost) {
+        this.cost = cost;
+        this.candidates = new DraftTree(budget + 1);
+        for (int i = 0; i < CHAIN_BANDS; i++) {
+            chain[i] = new AcceptanceCalibration();
+        }
+        this.values = new double[budget + 1];
+        this.order = new long[budget];
+        this.chosen = new boolean[budget + 1];
+        this.mapped = new int[budget + 1];
+        this.stepNanos = new double[budget + 2];
+    }
+
+    /** The tree the drafter fills each step, before the choice. */
+    DraftTree candidates() {
+        return candidates;
+    }
+
+    /**
+     * Copies the tree worth verifying from the candidates into {@code out} and returns the tokens it is expected to
+     * yield.
+     *
+     * @param context tokens in the model's cache, which the pass attends over
+     * @param draftNanos what drafting this step cost
+     */
+    double choose(DraftTree out, int context, long draftNanos) {
+        int n = candidates.size();
+        values[0] = 1.0;
+        for (int i = 1; i < n; i++) {
+            values[i] = values[candidates.parent(i)] * estimate(i);
+            // Ascending order of (1 - value, index): the most likely first, a parent before a child of equal value.
+            order[i - 1] = (long) Float.floatToIntBits((float) (1.0 - values[i])) << 32 | i;
+        }
+        Arrays.sort(order, 0, n - 1);
+        cost.curve(context, stepNanos);
+        double expected = 1.0;
+        double best = expected / (draftNanos + stepNanos[1]);
+        int bestCount = 0;
+        double bestExpected = expected;
+        for (int k = 1; k < n; k++) {
+            expected += values[(int) order[k - 1]];
+            double rate = expected / (draftNanos + stepNanos[k + 1]);
+            if (rate > best) {
+                best = rate;
+                bestCount = k;
+                bestExpected = expected;
+            }
+        }
+        Arrays.fill(chosen, 0, n, false);
+        for (int k = 0; k < bestCount; k++) {
+            chosen[(int) order[k]] = true;
+        }
+        out.reset(candidates.token(0));
+        mapped[0] = 0;
+        for (int i = 1; i < n; i++) {
+            if (chosen[i]) {
+                int parent = mapped[candidates.parent(i)];
+                mapped[i] = candidates.isDrafted(i) ? out.add(parent, candidates.token(i), candidates.prob(i))
+                        : out.addLookup(parent, candidates.token(i));
+                if (candidates.isDrafted(i) && candidates.isLookup(i)) {
+                    out.markLookup(mapped[i]);
+                }
+            }
+        }
+        return bestExpected;
+    }
+
+    /**
+     * Learns from the step's new tokens {@code tokens[0, produced)} and returns how many of them the candidate tree
+     * held as a path from the root.
+     */
+    int learn(int[] tokens, int produced) {
+        int node = 0;
+        int matched = 0;
+        while (matched < produced) {
+            int next = -1;
+            for (int c = candidates.firstChild(node); c >= 0; c = candidates.nextSibling(c)) {
+                boolean hit = candidates.token(c) == tokens[matched];
+                calibration(c).observe(probability(c), hit);
+                if (hit) {
+                    next = c;
+                }
+            }
+            if (next < 0) {
+                break;
+            }
+            node = next;
+            matched++;
+        }
+        return matched;
+    }
+
+    /** The calibrated chance that the model takes candidate {@code node} once it has taken the node's parent. */
+    double estimate(int node) {
+        return calibration(node).accept(probability(node));
+    }
+
+    private AcceptanceCalibration calibration(int node) {
+        if (!candidates.isLookup(node)) {
+            return drafted;
+        }
+        return candidates.isDrafted(node) ? both : chain[Math.min(candidates.depth(node), CHAIN_BANDS) - 1];
+    }
+
+    /**
+     * The drafter's probability, or for chain-only nodes 1: their calibration's ratio alone is then the estimate,
+     * the chain's hit rate at that position (starting optimistic, so the chain gets tried).
+     */
+    private double probability(int node) {
+        return candidates.isDrafted(node) ? candidates.prob(node) : 1.0;
+    }
+}

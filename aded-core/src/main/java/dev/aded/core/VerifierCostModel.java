@@ -1,0 +1,220 @@
+package dev.aded.core;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * What one verification step (forward pass, acceptance and commit) costs on one model and device, by the number
+ * of tree nodes and the context length: the price list {@link TreeSizer} sizes each tree by.
+ *
+ * <p>Measured when a model is first used to draft: passes over chains of 1, 2, 4, … nodes up to the largest tree
+ * asked for, each the faster of two (a shared machine's hiccups make single timings run long, never short), at a
+ * short context and then, for 1 node and the largest tree, after {@value #LONG_CONTEXT} more cached tokens, which
+ * gives the growth per context token (interpolated in between by node count). On the development machine's CPU
+ * this takes about 0.3 s for code-15m, on a GPU a few tens of milliseconds; one model instance measures once.
+ *
+ * <p>Kept current from live steps: each timed step moves a correction factor of the sizes it lies between
+ * towards what it measured (a few percent a step, in log space, a single step's surprise capped at 4×), so that a
+ * device that warms up, slows down under other load or behaves differently at long contexts is followed. Thread-safe.
+ */
+public final class VerifierCostModel {
+    private static final Map<TargetModel, VerifierCostModel> MODELS = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** Tokens cached before the short-context timings: enough for a realistic mask, no more. */
+    static final int SHORT_CONTEXT = 8;
+    /** Tokens added for the long-context timings: one prefill chunk of the reference verifier. */
+    static final int LONG_CONTEXT = 256;
+    private static final int REPEATS = 2;
+    private static final double LEARNING_RATE = 0.05;
+    private static final double MAX_SURPRISE = 4.0;
+
+    /** Measured tree sizes, ascending, starting at 1; {@code base} and {@code correction} run parallel. */
+    private int[] sizes = new int[0];
+    private double[] base = new double[0];
+    private double[] correction = new double[0];
+    /** Nanoseconds per cached token at 1 node and at {@link #slopeNodes} nodes. */
+    private double slopeOne;
+    private double slopeLarge;
+    private int slopeNodes = 1;
+    private long measuringNanos;
+
+    private VerifierCostModel() {}
+
+    /**
+     * A cost model that starts from given timings at the short context, growing by nothing with the context, as if
+     * measured: for tests of the decisions made on it, which must not depend on this machine's speed.
+     */
+    static VerifierCostModel measured(int[] sizes, double[] nanos) {
+        VerifierCostModel m = new VerifierCostModel();
+        m.merge(sizes, nanos);
+        return m;
+    }
+
+    /** The cost model of {@code model}, shared by every generator over that model instance; not yet measured. */
+    public static VerifierCostModel of(TargetModel model) {
+        return MODELS.computeIfAbsent(model, m -> new VerifierCostModel());
+    }
+
+    /**
+     * Times the tree sizes up to {@code maxNodes} (the root included) not measured yet. The caller must hold the
+     * model's device lock: this runs forward passes in a session of its own.
+     */
+    public synchronized void ensureMeasured(TargetModel model, int maxNodes) {
+        maxNodes = Math.max(1, Math.min(maxNodes, model.maxContext() - SHORT_CONTEXT));
+        if (sizes.length > 0 && sizes[sizes.length - 1] >= maxNodes) {
+            return;
+        }
+        long start = System.nanoTime();
+        int[] wanted = newSizes(maxNodes);
+        int longContext = Math.min(LONG_CONTEXT, model.maxContext() - maxNodes - SHORT_CONTEXT);
+        boolean slopes = sizes.length == 0 && longContext >= SHORT_CONTEXT;
+        int capacity = SHORT_CONTEXT + (slopes ? longContext : 0) + maxNodes;
+        DraftTree chain = new DraftTree(maxNodes);
+        double[] measured = new double[wanted.length];
+        try (ModelSession session = model.newSession(capacity)) {
+            int[] filler = filler(SHORT_CONTEXT + Math.max(longContext, 0), model.vocabSize());
+            session.prefill(filler, 0, SHORT_CONTEXT);
+            time(session, chain, maxNodes); // warm-up: the allocator and kernels for the largest size
+            for (int i = 0; i < wanted.length; i++) {
+                measured[i] = time(session, chain, wanted[i]);
+            }
+            if (slopes) {
+                double shortOne = measured[0];
+                double shortLarge = measured[wanted.length - 1];
+                session.prefill(filler, SHORT_CONTEXT, SHORT_CONTEXT + longContext);
+                slopeOne = Math.max(0, (time(session, chain, 1) - shortOne) / longContext);
+                slopeNodes = wanted[wanted.length - 1];
+                slopeLarge = Math.max(0, (time(session, chain, slopeNodes) - shortLarge) / longContext);
+            }
+        }
+        merge(wanted, measured);
+        measuringNanos += System.nanoTime() - start;
+    }
+
+    /**
+     * Sizes to time for trees up to {@code maxNodes}: the powers of two past the largest measured one, below three
+     * quarters of {@code maxNodes} (a power just under it adds a pass for nothing), then {@code maxNodes}.
+     */
+    private int[] newSizes(int maxNodes) {
+        int from = sizes.length == 0 ? 1 : Integer.highestOneBit(sizes[sizes.length - 1]) * 2;
+        int[] out = new int[32];
+        int n = 0;
+        for (int p = from; p < maxNodes && 4L * p < 3L * maxNodes; p *= 2) {
+            out[n++] = p;
+        }
+        out[n++] = maxNodes;
+        return Arrays.copyOf(out, n);
+    }
+
+    private void merge(int[] wanted, double[] measured) {
+        int n = sizes.length;
+        sizes = Arrays.copyOf(sizes, n + wanted.length);
+        base = Arrays.copyOf(base, n + wanted.length);
+        correction = Arrays.copyOf(correction, n + wanted.length);
+        // New sizes take the correction live steps taught the largest earlier one, so the curve stays continuous.
+        double carried = n == 0 ? 1.0 : correction[n - 1];
+        for (int i = 0; i < wanted.length; i++) {
+            sizes[n + i] = wanted[i];
+            base[n + i] = measured[i];
+            correction[n + i] = carried;
+        }
+    }
+
+    private static int[] filler(int n, int vocab) {
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = (int) ((i * 7919L + 13) % vocab);
+        }
+        return ids;
+    }
+
+    /** The faster of {@value #REPEATS} passes over a chain of {@code nodes} nodes, committing nothing. */
+    private static double time(ModelSession session, DraftTree chain, int nodes) {
+        chain.reset(1);
+        for (int i = 1; i < nodes; i++) {
+            chain.add(i - 1, 1 + i, 1f);
+        }
+        int[] path = {0};
+        long best = Long.MAX_VALUE;
+        for (int r = 0; r < REPEATS; r++) {
+            long t0 = System.nanoTime();
+            session.forward(chain).argmax(0);
+            session.commit(path, 0);
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        return best;
+    }
+
+    /** Predicted nanoseconds of a step over {@code nodes} tree nodes (the root included) after {@code context} cached tokens. */
+    public synchronized double nanos(int nodes, int context) {
+        requireMeasured();
+        return predict(nodes, context);
+    }
+
+    /**
+     * Fills {@code out[k]} with the predicted nanoseconds of a step over {@code k} nodes, for {@code k} in
+     * {@code [1, out.length)}, in one call.
+     */
+    public synchronized void curve(int context, double[] out) {
+        requireMeasured();
+        for (int k = 1; k < out.length; k++) {
+            out[k] = predict(k, context);
+        }
+    }
+
+    /** Learns from one live step of {@code nodes} nodes after {@code context} cached tokens that took {@code nanos}. */
+    public synchronized void observe(int nodes, int context, long nanos) {
+        requireMeasured();
+        double surprise = Math.max(1 / MAX_SURPRISE, Math.min(MAX_SURPRISE, nanos / predict(nodes, context)));
+        double logSurprise = Math.log(surprise);
+        int hi = upper(nodes);
+        if (hi == 0 || sizes[hi] <= nodes) {
+            correction[hi] *= Math.exp(LEARNING_RATE * logSurprise);
+            return;
+        }
+        double w = (double) (nodes - sizes[hi - 1]) / (sizes[hi] - sizes[hi - 1]);
+        correction[hi - 1] *= Math.exp(LEARNING_RATE * (1 - w) * logSurprise);
+        correction[hi] *= Math.exp(LEARNING_RATE * w * logSurprise);
+    }
+
+    /** Wall time spent measuring so far. */
+    public synchronized long measuringNanos() {
+        return measuringNanos;
+    }
+
+    private double predict(int nodes, int context) {
+        int hi = upper(nodes);
+        if (hi == 0 || sizes[hi] == nodes) {
+            return Math.max(point(hi, nodes, context), 1.0);
+        }
+        // Between two measured sizes linearly; past the largest, along the line through the last two.
+        int lo = hi - 1;
+        double a = point(lo, sizes[lo], context);
+        double b = point(hi, sizes[hi], context);
+        return Math.max(a + (b - a) * (nodes - sizes[lo]) / (sizes[hi] - sizes[lo]), 1.0);
+    }
+
+    private double point(int i, int nodes, int context) {
+        double slope = slopeNodes == 1 ? slopeOne
+                : slopeOne + (slopeLarge - slopeOne) * (nodes - 1) / (slopeNodes - 1);
+        return correction[i] * (base[i] + slope * Math.max(0, context - SHORT_CONTEXT));
+    }
+
+    /** The index of the first size at or above {@code nodes}, or the last index when all are below. */
+    private int upper(int nodes) {
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] >= nodes) {
+                return i;
+            }
+        }
+        return sizes.length - 1;
+    }
+
+    private void requireMeasured() {
+        if (sizes.length == 0) {
+            throw new IllegalStateException("the verifier's costs have not been measured: call ensureMeasured first");
+        }
+    }
+}

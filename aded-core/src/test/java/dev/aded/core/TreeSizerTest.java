@@ -1,0 +1,109 @@
+package dev.aded.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class TreeSizerTest {
+    /** The CPU's shape: a tree pass costs about twice a single-token pass at 12 nodes and four times at 64. */
+    private static final VerifierCostModel CPU =
+            VerifierCostModel.measured(new int[] {1, 16, 65}, new double[] {10e6, 19e6, 40e6});
+    /** A graph-replayed GPU's shape: 64 nodes cost a third more than one. */
+    private static final VerifierCostModel GPU =
+            VerifierCostModel.measured(new int[] {1, 65}, new double[] {7.5e6, 10.1e6});
+
+    /** A chain of {@code n} drafted tokens below the root, each of draft probability {@code q}. */
+    private static void chain(DraftTree t, int n, float q) {
+        t.reset(100);
+        for (int i = 0; i < n; i++) {
+            t.add(i, 101 + i, q);
+        }
+    }
+
+    /** Offers a CPU-priced sizer a chain of 8 candidates of draft probability q; returns the expected tokens. */
+    private static double chooseOnChain(float q, DraftTree out) {
+        TreeSizer sizer = new TreeSizer(64, CPU);
+        chain(sizer.candidates(), 8, q);
+        return sizer.choose(out, 100, 50_000);
+    }
+
+    @Test
+    void unlikelyDraftsGiveWayToTheSingleToken() {
+        DraftTree out = new DraftTree(65);
+        double expected = chooseOnChain(0.05f, out);
+        assertEquals(1, out.size(), "only the root is verified");
+        assertEquals(1.0, expected, 1e-12);
+    }
+
+    @Test
+    void aConfidentChainIsWorthItsCost() {
+        DraftTree out = new DraftTree(65);
+        double expected = chooseOnChain(0.95f, out);
+        assertEquals(9, out.size());
+        double sum = 1;
+        double path = 1;
+        for (int i = 0; i < 8; i++) {
+            path *= 0.95;
+            sum += path;
+        }
+        assertEquals(sum, expected, 1e-6);
+    }
+
+    @Test
+    void cheapWideTreesOnAGpuExpensiveOnesTrimmedOnTheCpu() {
+        DraftTree candidates = null;
+        int[] verified = new int[2];
+        VerifierCostModel[] devices = {CPU, GPU};
+        for (int d = 0; d < 2; d++) {
+            TreeSizer sizer = new TreeSizer(64, devices[d]);
+            candidates = sizer.candidates();
+            candidates.reset(100);
+            // 16 siblings of falling probability, each with a child of probability 0.5.
+            for (int i = 0; i < 16; i++) {
+                int c = candidates.add(0, 200 + i, 0.4f / (1 + i));
+                candidates.add(c, 300 + i, 0.5f);
+            }
+            DraftTree out = new DraftTree(65);
+            sizer.choose(out, 100, 50_000);
+            verified[d] = out.size() - 1;
+            Trees.assertTopByPathValue(candidates, out);
+        }
+        assertTrue(verified[0] < verified[1], "cpu " + verified[0] + " nodes, gpu " + verified[1]);
+        assertTrue(verified[0] > 0, "the likeliest candidates pay even on the cpu");
+    }
+
+    @Test
+    void learnsFromTheWholeCandidateTreeAndReportsTheMatchedPath() {
+        TreeSizer sizer = new TreeSizer(8, CPU);
+        DraftTree candidates = sizer.candidates();
+        chain(candidates, 3, 0.9f);
+        double before = sizer.estimate(1);
+        // The model took 101 and 102 and then its own 7: a path of 2 through the candidates, a miss at depth 3.
+        assertEquals(2, sizer.learn(new int[] {101, 102, 7}, 3));
+        for (int i = 0; i < 20; i++) {
+            sizer.learn(new int[] {5}, 1);
+        }
+        assertTrue(sizer.estimate(1) < before / 2, "estimate " + sizer.estimate(1) + " after 20 misses");
+    }
+
+    @Test
+    void lookupChainNodesAreEstimatedByTheirOwnRecord() {
+        TreeSizer sizer = new TreeSizer(8, CPU);
+        DraftTree candidates = sizer.candidates();
+        candidates.reset(100);
+        int drafted = candidates.add(0, 101, 0.3f);
+        int lookup = candidates.addLookup(0, 102);
+        assertEquals(1.0, sizer.estimate(lookup), 1e-12, "an untried chain is trusted, so it gets verified");
+        for (int i = 0; i < 10; i++) {
+            sizer.learn(new int[] {101}, 1);
+        }
+        assertTrue(sizer.estimate(lookup) < 0.2, "chain estimate " + sizer.estimate(lookup));
+        assertTrue(sizer.estimate(drafted) > 0.3, "drafted estimate " + sizer.estimate(drafted));
+        DraftTree out = new DraftTree(9);
+        sizer.choose(out, 10, 0);
+        for (int i = 1; i < out.size(); i++) {
+            assertEquals(out.token(i) == 102, out.isLookup(i), "lookup marks follow the nodes they were set on");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.aded.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+class VerifierCostModelTest {
+
+    /** A model whose pass over n nodes takes 2 ms + 0.5 ms per node; it records the tree sizes it was given. */
+    private static final class SlowModel implements TargetModel {
+        final List<Integer> passes = new ArrayList<>();
+        boolean open;
+
+        @Override
+        public String name() {
+            return "slow";
+        }
+
+        @Override
+        public String device() {
+            return "test";
+        }
+
+        @Override
+        public int vocabSize() {
+            return 500;
+        }
+
+        @Override
+        public int maxContext() {
+            return 2048;
+        }
+
+        @Override
+        public int[] eosTokenIds() {
+            return new int[] {0};
+        }
+
+        @Override
+        public ModelSession newSession(int maxTokens) {
+            open = true;
+            return new ModelSession() {
+                int cached;
+
+                @Override
+                public int cachedLength() {
+                    return cached;
+                }
+
+                @Override
+                public void truncate(int length) {
+                    cached = length;
+                }
+
+                @Override
+                public void prefill(int[] tokens, int from, int to) {
+                    cached += to - from;
+                    assertTrue(cached <= maxTokens, "prefill past the session's " + maxTokens + " tokens");
+                }
+
+                @Override
+                public TreeLogits forward(DraftTree tree) {
+                    assertTrue(cached + tree.size() <= maxTokens, "tree past the session's " + maxTokens + " tokens");
+                    passes.add(tree.size());
+                    LockSupport.parkNanos(2_000_000L + 500_000L * tree.size());
+                    return new TreeLogits() {
+                        @Override
+                        public int argmax(int node) {
+                            return 0;
+                        }
+
+                        @Override
+                        public void logits(int node, float[] out) {}
+                    };
+                }
+
+                @Override
+                public void commit(int[] path, int count) {
+                    assertEquals(0, count, "measuring keeps nothing in the cache");
+                }
+
+                @Override
+                public void close() {
+                    open = false;
+                }
+            };
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    void measuresTheCurveOnceAndOnlyTheSizesStillMissing() {
+        SlowModel model = new SlowModel();
+        VerifierCostModel cost = VerifierCostModel.of(model);
+        assertSame(cost, VerifierCostModel.of(model), "one cost model per model instance");
+        assertThrows(IllegalStateException.class, () -> cost.nanos(1, 10));
+        cost.ensureMeasured(model, 65);
+        assertFalse(model.open, "the measuring session is closed");
+        assertTrue(model.passes.containsAll(List.of(1, 2, 4, 8, 16, 32, 65)), "sizes " + model.passes);
+        assertFalse(model.passes.contains(64), "no power of two just under the largest size");
+        // Sleeping only ever runs long, and the faster of two passes counts: 2.5 ms against 34.5 ms.
+        double one = cost.nanos(1, 8);
+        double large = cost.nanos(65, 8);
+        assertTrue(one >= 2.5e6 && large > 3 * one, "1 node " + one + " ns, 65 nodes " + large + " ns");
+        double mid = cost.nanos(40, 8);
+        assertTrue(mid > cost.nanos(32, 8) && mid < large, "interpolated between the measured sizes");
+        int before = model.passes.size();
+        cost.ensureMeasured(model, 65);
+        assertEquals(before, model.passes.size(), "measured already");
+        cost.ensureMeasured(model, 129);
+        assertTrue(model.passes.subList(before, model.passes.size()).contains(129));
+        assertFalse(model.passes.subList(before, model.passes.size()).contains(16), "only the new sizes");
+    }
+
+    @Test
+    void liveStepsMoveTheSizesTheyLieBetween() {
+        VerifierCostModel cost = VerifierCostModel.measured(new int[] {1, 16, 64}, new double[] {10e6, 20e6, 40e6});
+        double[] curve = new double[65];
+        cost.curve(100, curve);
+        assertEquals(15e6, curve[8], 1e6);
+        for (int i = 0; i < 300; i++) {
+            cost.observe(64, 100, 120_000_000L);
+        }
+        assertEquals(120e6, cost.nanos(64, 100), 6e6, "followed a device three times slower at 64 nodes");
+        assertEquals(10e6, cost.nanos(1, 100), 1e-3, "1 node untouched");
+        cost.observe(1, 100, 10_000_000_000L);
+        assertTrue(cost.nanos(1, 100) < 11e6, "one step's surprise is capped: " + cost.nanos(1, 100));
+    }
+}
