@@ -100,10 +100,7 @@ class DecodingTest {
         int[] withEos = script.clone();
         withEos[prompt.length + 5] = EOS;
         for (Mode mode : Mode.values()) {
-            ScriptedModel model = new ScriptedModel(withEos, 512, EOS);
-            Generator g = Generator.builder(model, tokenizer)
-                    .drafter(new ScriptedModel.ScriptDrafter(withEos)).build();
-            GenerationResult r = g.generateTokens(prompt, config(mode, 40).build(), null, new Cancellation());
+            GenerationResult r = run(withEos, 512, config(mode, 40).build(), null, new Cancellation()).result();
             assertEquals(FinishReason.EOS, r.finishReason(), mode.id());
             assertArrayEquals(answer(0, 5), r.tokens(), mode.id());
             assertEquals(tokenizer.decode(answer(0, 5), 0, 5), r.text());
