@@ -100,12 +100,6 @@ final class Sampler {
         return probs[token] > 0 ? probs[token] : (float) Math.exp((logits[token] - max) / temperature);
     }
 
-    /** Loads {@code row} and draws from it: the token whose cumulative probability first reaches {@code u}. */
-    int sample(float[] row, double u) {
-        load(row);
-        return draw(u);
-    }
-
     /** The token whose cumulative probability first reaches {@code u} (0 ≤ u < 1) in the loaded distribution. */
     int draw(double u) {
         double target = u * mass;
