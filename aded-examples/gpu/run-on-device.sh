@@ -2,8 +2,8 @@
 # Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
 # build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
 #
-#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [smoke] [datastore] [bench] [bench-f32] [bench-best-first]
-#                                      [forward] [reference] [peers] ...
+#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [smoke] [datastore] [bench] [bench-no-corpus] [bench-f32]
+#                                      [bench-best-first] [forward] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
@@ -70,13 +70,19 @@ for step in $steps; do
         --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
-    bench|bench-f32|bench-best-first)
+    bench|bench-f32|bench-best-first|bench-no-corpus)
       ds=$work/python.aded
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
     bench)
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
         --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      ;;
+    bench-no-corpus)
+      # prompts the corpus does not help (prose, shuffled words): cost-aware aded must not fall behind ar
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" \
+        --prompts "$root/aded-examples/data/no-corpus.jsonl" --modes ar,pld,aded --max-new-tokens 128 \
+        --json "$out/bench-gpu-no-corpus.json" 2>&1 | tee "$out/bench-gpu-no-corpus.txt"
       ;;
     bench-f32)
       # f32 on the GPU: no f16 rounding ties, so every output must equal plain decoding's
@@ -91,7 +97,7 @@ for step in $steps; do
       ;;
     forward)
       # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
-      for steps_mode in graphs eager; do
+      for steps_mode in ${ADED_FORWARD_MODES:-graphs eager}; do
         flag=$([ $steps_mode = eager ] && echo -Daded.cudaGraphs=false || true)
         "${java[@]}" $flag dev.aded.verify.bench.ForwardBench random7b gpu 512 1,16,64,128 2>&1 \
           | tee "$out/forward-7b-$steps_mode.txt"
@@ -108,7 +114,8 @@ for step in $steps; do
       python3 "$root/aded-examples/gpu/peers.py" "$model" "$prompts" 128 ${ADED_PEER_PROMPTS:-} 2>&1 \
         | grep -v Warning | tee "$out/peers.txt"
       ;;
-    *) echo "unknown step '$step': expected helper, graphs, smoke, datastore, bench, bench-f32, bench-best-first," \
+    *) echo "unknown step '$step': expected helper, graphs, smoke, datastore, bench, bench-no-corpus, bench-f32," \
+         "bench-best-first," \
          "forward, reference or peers" >&2; exit 2 ;;
   esac
 done

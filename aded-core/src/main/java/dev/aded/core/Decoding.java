@@ -5,7 +5,9 @@ import dev.aded.core.text.StreamDecoder;
 import dev.aded.core.text.Tokenizer;
 import it.unimi.dsi.fastutil.doubles.DoubleArrayList;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.Lock;
 
@@ -38,6 +40,9 @@ final class Decoding {
     private final PathAcceptor acceptor;
     private final int[] path;
     private final int[] stepTokens;
+    /** Null when log-probabilities are off. */
+    private final TokenLogprobs[] stepLogprobs;
+    private final List<TokenLogprobs> logprobs = new ArrayList<>();
     private final SplittableRandom random;
     private final StreamDecoder decoder;
     private final StopMatcher stops;
@@ -68,18 +73,23 @@ final class Decoding {
         this.cancellation = cancellation;
         this.kept = kept;
         this.promptLength = prompt.length;
-        // A kept cache is opened for the whole context, since later generations continue it.
-        this.capacity = kept != null ? model.maxContext()
-                : Math.min(model.maxContext(), prompt.length + config.maxNewTokens() + this.budget + 1);
+        this.capacity = kept != null ? kept.capacity()
+                : capacity(model, prompt.length, config.maxNewTokens(), this.budget);
         this.context = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens() + 1);
         this.length = prompt.length;
         this.tree = new DraftTree(this.budget + 1);
-        this.acceptor = new PathAcceptor(model.vocabSize(), config);
+        this.acceptor = new PathAcceptor(model.vocabSize(), config, prompt);
         this.path = new int[this.budget + 1];
         this.stepTokens = new int[this.budget + 1];
+        this.stepLogprobs = config.logprobs() ? new TokenLogprobs[this.budget + 1] : null;
         this.random = new SplittableRandom(config.seed().orElseGet(() -> new SplittableRandom().nextLong()));
         this.decoder = tokenizer == null ? null : new StreamDecoder(tokenizer);
         this.stops = new StopMatcher(config.stopStrings());
+    }
+
+    /** The cache a generation needs: the prompt, the new tokens and one step's draft nodes past the last of them. */
+    static int capacity(TargetModel model, int promptLength, int maxNewTokens, int budget) {
+        return Math.min(model.maxContext(), promptLength + maxNewTokens + budget + 1);
     }
 
     GenerationResult run() {
@@ -120,11 +130,12 @@ final class Decoding {
         GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
                 acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(), prefillNanos,
                 draftNanos, verifyNanos, System.nanoTime() - start);
-        return new GenerationResult(text.toString(), generated, finish, stats);
+        return new GenerationResult(text.toString(), generated, finish, stats, logprobs);
     }
 
     private FinishReason loop(ModelSession session) {
         int[] eos = model.eosTokenIds();
+        int[] stopTokens = config.stopTokenIds();
         while (true) {
             if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
                 return FinishReason.CANCELLED;
@@ -139,7 +150,7 @@ final class Decoding {
                 // Timed inside the lock: waiting for other generations is not what the verifier charges.
                 long locked = System.nanoTime();
                 TreeLogits logits = session.forward(tree);
-                produced = acceptor.accept(tree, logits, random, path, stepTokens);
+                produced = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
                 session.commit(path, produced);
                 stepNanos = System.nanoTime() - locked;
             } finally {
@@ -164,7 +175,14 @@ final class Decoding {
                     finish = FinishReason.EOS;
                     break;
                 }
+                if (contains(stopTokens, token)) {
+                    finish = FinishReason.STOP_TOKEN;
+                    break;
+                }
                 context[length++] = token;
+                if (stepLogprobs != null) {
+                    logprobs.add(stepLogprobs[i]);
+                }
                 emit(token);
                 if (stops.stopped()) {
                     finish = FinishReason.STOP_STRING;

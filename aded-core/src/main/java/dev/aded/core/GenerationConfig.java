@@ -1,5 +1,6 @@
 package dev.aded.core;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -20,14 +21,21 @@ public final class GenerationConfig {
      * without padding.
      */
     public static final int DEFAULT_TREE_BUDGET = 63;
+    /** OpenAI's limit too; every generated token carries its alternatives, so the bound keeps results small. */
+    public static final int MAX_TOP_LOGPROBS = 20;
 
     private final int maxNewTokens;
     private final double temperature;
     private final double topP;
     private final int topK;
+    private final double minP;
+    private final double repetitionPenalty;
     /** Null: each generation draws its own. */
     private final Long seed;
     private final List<String> stopStrings;
+    private final int[] stopTokenIds;
+    private final boolean logprobs;
+    private final int topLogprobs;
     private final Mode mode;
     private final int treeBudget;
     private final int maxDraftDepth;
@@ -38,8 +46,13 @@ public final class GenerationConfig {
         this.temperature = b.temperature;
         this.topP = b.topP;
         this.topK = b.topK;
+        this.minP = b.minP;
+        this.repetitionPenalty = b.repetitionPenalty;
         this.seed = b.seed;
         this.stopStrings = List.copyOf(b.stopStrings);
+        this.stopTokenIds = b.stopTokenIds.clone();
+        this.logprobs = b.logprobs;
+        this.topLogprobs = b.topLogprobs;
         this.mode = b.mode;
         this.treeBudget = b.treeBudget;
         this.maxDraftDepth = b.maxDraftDepth;
@@ -61,8 +74,13 @@ public final class GenerationConfig {
         b.temperature = temperature;
         b.topP = topP;
         b.topK = topK;
+        b.minP = minP;
+        b.repetitionPenalty = repetitionPenalty;
         b.seed = seed;
         b.stopStrings = stopStrings;
+        b.stopTokenIds = stopTokenIds;
+        b.logprobs = logprobs;
+        b.topLogprobs = topLogprobs;
         b.mode = mode;
         b.treeBudget = treeBudget;
         b.maxDraftDepth = maxDraftDepth;
@@ -90,6 +108,38 @@ public final class GenerationConfig {
     /** 0 means no top-k cut. */
     public int topK() {
         return topK;
+    }
+
+    /**
+     * Min-p sampling: tokens less likely than {@code minP} times the most likely one are dropped (applied after top-k
+     * and top-p, as Hugging Face does); 0 means off. Greedy decoding ignores it.
+     */
+    public double minP() {
+        return minP;
+    }
+
+    /**
+     * Hugging Face's repetition penalty: before anything else, the logit of every token already in the sequence
+     * (prompt included) is divided by it when positive and multiplied by it when negative; 1 means off. Applies to
+     * greedy decoding too.
+     */
+    public double repetitionPenalty() {
+        return repetitionPenalty;
+    }
+
+    /** Token ids that end the generation, like the model's end-of-sequence tokens (not part of the output). */
+    public int[] stopTokenIds() {
+        return stopTokenIds.clone();
+    }
+
+    /** Whether {@link GenerationResult#logprobs()} is filled: one entry per generated token. */
+    public boolean logprobs() {
+        return logprobs;
+    }
+
+    /** How many of the likeliest tokens each {@link TokenLogprobs} lists beside the chosen one. */
+    public int topLogprobs() {
+        return topLogprobs;
     }
 
     /** The sampling seed; empty (the default) gives each generation a random one, so sampled calls differ. */
@@ -126,7 +176,9 @@ public final class GenerationConfig {
     @Override
     public String toString() {
         return "GenerationConfig{maxNewTokens=" + maxNewTokens + ", temperature=" + temperature + ", topP=" + topP
-                + ", topK=" + topK + ", seed=" + seed + ", stopStrings=" + stopStrings + ", mode=" + mode
+                + ", topK=" + topK + ", minP=" + minP + ", repetitionPenalty=" + repetitionPenalty + ", seed=" + seed
+                + ", stopStrings=" + stopStrings + ", stopTokenIds=" + Arrays.toString(stopTokenIds)
+                + ", logprobs=" + logprobs + ", topLogprobs=" + topLogprobs + ", mode=" + mode
                 + ", treeBudget=" + treeBudget + ", maxDraftDepth=" + maxDraftDepth + "}";
     }
 
@@ -136,8 +188,13 @@ public final class GenerationConfig {
         private double temperature;
         private double topP = 1.0;
         private int topK;
+        private double minP;
+        private double repetitionPenalty = 1.0;
         private Long seed;
         private List<String> stopStrings = List.of();
+        private int[] stopTokenIds = new int[0];
+        private boolean logprobs;
+        private int topLogprobs;
         private Mode mode;
         private int treeBudget = DEFAULT_TREE_BUDGET;
         private int maxDraftDepth = 16;
@@ -165,6 +222,18 @@ public final class GenerationConfig {
             return this;
         }
 
+        /** Drops tokens less likely than {@code p} times the most likely one; 0 (the default) is off. */
+        public Builder minP(double p) {
+            this.minP = p;
+            return this;
+        }
+
+        /** Penalises tokens already in the sequence; above 1 discourages repeats, 1 (the default) is off. */
+        public Builder repetitionPenalty(double penalty) {
+            this.repetitionPenalty = penalty;
+            return this;
+        }
+
         /** Makes sampling repeatable: the same seed, prompt and options give the same text in every mode. */
         public Builder seed(long s) {
             this.seed = s;
@@ -184,6 +253,24 @@ public final class GenerationConfig {
 
         public Builder stopStrings(String... stops) {
             return stopStrings(List.of(stops));
+        }
+
+        /** Ends the generation at any of these token ids, as at the model's end-of-sequence tokens. */
+        public Builder stopTokenIds(int... ids) {
+            this.stopTokenIds = Objects.requireNonNull(ids, "stopTokenIds").clone();
+            return this;
+        }
+
+        /** Records each generated token's log-probability in {@link GenerationResult#logprobs()}. */
+        public Builder logprobs(boolean on) {
+            this.logprobs = on;
+            return this;
+        }
+
+        /** Also lists the {@code k} likeliest tokens at each position (at most 20); needs {@code logprobs(true)}. */
+        public Builder topLogprobs(int k) {
+            this.topLogprobs = k;
+            return this;
         }
 
         public Builder mode(Mode m) {
@@ -219,6 +306,25 @@ public final class GenerationConfig {
             }
             if (topK < 0) {
                 throw new IllegalArgumentException("topK must be >= 0 (0 = off), got " + topK);
+            }
+            if (!(minP >= 0 && minP <= 1)) {
+                throw new IllegalArgumentException("minP must be in [0, 1] (0 = off), got " + minP);
+            }
+            if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
+                throw new IllegalArgumentException(
+                        "repetitionPenalty must be a finite number > 0 (1 = off), got " + repetitionPenalty);
+            }
+            for (int id : stopTokenIds) {
+                if (id < 0) {
+                    throw new IllegalArgumentException("stop token ids must be >= 0, got " + id);
+                }
+            }
+            if (topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
+                throw new IllegalArgumentException(
+                        "topLogprobs must be in [0, " + MAX_TOP_LOGPROBS + "], got " + topLogprobs);
+            }
+            if (topLogprobs > 0 && !logprobs) {
+                throw new IllegalArgumentException("topLogprobs " + topLogprobs + " needs logprobs(true)");
             }
             if (treeBudget < 1 || treeBudget > MAX_TREE_BUDGET) {
                 throw new IllegalArgumentException("treeBudget must be in [1, " + MAX_TREE_BUDGET + "], got "

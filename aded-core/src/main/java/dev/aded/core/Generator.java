@@ -3,9 +3,11 @@ package dev.aded.core;
 import dev.aded.core.text.ChatMessage;
 import dev.aded.core.text.ChatTemplate;
 import dev.aded.core.text.Tokenizer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -120,14 +122,62 @@ public final class Generator implements AutoCloseable {
      */
     public ChatSession newChat(String systemMessage) {
         requireChatTemplate();
-        KeptCache kept;
+        return new ChatSession(this, systemMessage, openKept(model.maxContext()));
+    }
+
+    private KeptCache openKept(int capacity) {
         deviceLock.lock();
         try {
-            kept = new KeptCache(model.newSession(model.maxContext()));
+            return new KeptCache(model, capacity);
         } finally {
             deviceLock.unlock();
         }
-        return new ChatSession(this, systemMessage, kept);
+    }
+
+    /** {@link #generateTokensN} from text. */
+    public List<GenerationResult> generateN(String prompt, GenerationConfig config, int n) {
+        return generateTokensN(encodePrompt(prompt), config, n, new Cancellation());
+    }
+
+    /**
+     * {@code n} independent samples of the same prompt (Hugging Face's {@code num_return_sequences}), one after
+     * another on one cache: the prompt runs through the model once. The first sequence uses the config's seed, so
+     * it equals {@link #generateTokens} with that seed; each later one a seed derived from it, so the whole list is
+     * repeatable. When cancelled, the list ends with the sequence that was running, as far as it got.
+     *
+     * @throws IllegalArgumentException when {@code n} is below 1, or above 1 with greedy decoding (the sequences
+     *     would all be the same)
+     */
+    public List<GenerationResult> generateTokensN(int[] prompt, GenerationConfig config, int n,
+            Cancellation cancellation) {
+        Objects.requireNonNull(config, "config");
+        if (n < 1) {
+            throw new IllegalArgumentException("n must be at least 1, got " + n);
+        }
+        if (n > 1 && config.greedy()) {
+            throw new IllegalArgumentException("n = " + n + " greedy sequences would all be the same:"
+                    + " sample with a temperature above 0");
+        }
+        if (n == 1) {
+            return List.of(generateTokens(prompt, config, null, cancellation));
+        }
+        long seed = config.seed().orElseGet(() -> new SplittableRandom().nextLong());
+        // Salted, so that the seeds of later sequences are not the first sequence's own draws.
+        SplittableRandom seeds = new SplittableRandom(seed ^ 0x6A09E667F3BCC909L);
+        int[] ids = fitContext(prompt, config);
+        List<GenerationResult> results = new ArrayList<>(n);
+        try (KeptCache shared = openKept(Decoding.capacity(model, ids.length, config.maxNewTokens(),
+                config.treeBudget()))) {
+            for (int i = 0; i < n; i++) {
+                GenerationConfig one = config.toBuilder().seed(i == 0 ? seed : seeds.nextLong()).build();
+                GenerationResult r = generateTokens(ids, one, null, cancellation, shared);
+                results.add(r);
+                if (r.finishReason() == FinishReason.CANCELLED) {
+                    break;
+                }
+            }
+        }
+        return results;
     }
 
     /** Continues a conversation through the model's chat template. */
@@ -212,6 +262,12 @@ public final class Generator implements AutoCloseable {
         for (int id : ids) {
             if (id < 0 || id >= model.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of "
+                        + model.vocabSize());
+            }
+        }
+        for (int id : config.stopTokenIds()) {
+            if (id >= model.vocabSize()) {
+                throw new IllegalArgumentException("stop token id " + id + " is outside the model's vocabulary of "
                         + model.vocabSize());
             }
         }

@@ -8,10 +8,18 @@ import java.util.Arrays;
  */
 final class KeptCache implements AutoCloseable {
     private final ModelSession session;
+    private final int capacity;
     private int[] tokens = new int[0];
 
-    KeptCache(ModelSession session) {
-        this.session = session;
+    /** Opens a session of {@code capacity} tokens on {@code model}; the caller holds the device lock. */
+    KeptCache(TargetModel model, int capacity) {
+        this.session = model.newSession(capacity);
+        this.capacity = capacity;
+    }
+
+    /** The most tokens the cache holds. */
+    int capacity() {
+        return capacity;
     }
 
     ModelSession session() {

@@ -21,6 +21,13 @@ class GenerationConfigTest {
         assertTrue(error(GenerationConfig.builder().topK(-1)).contains("topK"));
         assertTrue(error(GenerationConfig.builder().maxNewTokens(0)).contains("maxNewTokens"));
         assertTrue(error(GenerationConfig.builder().stopStrings("")).contains("stop"));
+        assertTrue(error(GenerationConfig.builder().minP(1.01)).contains("minP"));
+        assertTrue(error(GenerationConfig.builder().minP(-0.1)).contains("minP"));
+        assertTrue(error(GenerationConfig.builder().repetitionPenalty(0)).contains("repetitionPenalty"));
+        assertTrue(error(GenerationConfig.builder().repetitionPenalty(Double.NaN)).contains("repetitionPenalty"));
+        assertTrue(error(GenerationConfig.builder().stopTokenIds(3, -1)).contains("stop token ids"));
+        assertTrue(error(GenerationConfig.builder().logprobs(true).topLogprobs(21)).contains("topLogprobs"));
+        assertTrue(error(GenerationConfig.builder().topLogprobs(2)).contains("needs logprobs(true)"));
     }
 
     @Test
@@ -45,6 +52,7 @@ class GenerationConfigTest {
     @Test
     void toBuilderKeepsEverySetting() {
         GenerationConfig c = GenerationConfig.builder().maxNewTokens(7).temperature(0.5).topP(0.9).topK(3).seed(11)
+                .minP(0.05).repetitionPenalty(1.2).stopTokenIds(5, 9).logprobs(true).topLogprobs(3)
                 .stopStrings("x").mode(Mode.PLD).treeBudget(9).maxDraftDepth(4)
                 .contextOverflow(ContextOverflow.TRUNCATE_PROMPT_START).build();
         assertEquals(c.toString(), c.toBuilder().build().toString());

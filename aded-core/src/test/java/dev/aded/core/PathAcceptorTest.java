@@ -45,8 +45,8 @@ class PathAcceptorTest {
             {0, 5, 0, 1}, {0, 0, 3, 0}, {4, 0, 0, 0}, {0, 0, 0, 0}});
         int[] path = new int[4];
         int[] tokens = new int[4];
-        int n = new PathAcceptor(VOCAB, GenerationConfig.defaults()).accept(tree(), l, new SplittableRandom(1),
-                path, tokens);
+        int n = new PathAcceptor(VOCAB, GenerationConfig.defaults(), new int[] {0})
+                .accept(tree(), l, new SplittableRandom(1), path, tokens, null);
         assertEquals(3, n);
         assertArrayEquals(new int[] {0, 1, 2}, java.util.Arrays.copyOf(path, n));
         assertArrayEquals(new int[] {1, 2, 0}, java.util.Arrays.copyOf(tokens, n));
@@ -57,8 +57,8 @@ class PathAcceptorTest {
         FixedLogits l = new FixedLogits(new float[][] {{0, 0, 9, 0}, {}, {}, {}});
         int[] path = new int[4];
         int[] tokens = new int[4];
-        int n = new PathAcceptor(VOCAB, GenerationConfig.defaults()).accept(tree(), l, new SplittableRandom(1),
-                path, tokens);
+        int n = new PathAcceptor(VOCAB, GenerationConfig.defaults(), new int[] {0})
+                .accept(tree(), l, new SplittableRandom(1), path, tokens, null);
         assertEquals(1, n);
         assertEquals(2, tokens[0]);
     }
@@ -69,14 +69,14 @@ class PathAcceptorTest {
         float[] root = {1.0f, 0.2f, -0.5f, 0.7f};
         FixedLogits l = new FixedLogits(new float[][] {root, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}});
         GenerationConfig cfg = GenerationConfig.builder().temperature(1.0).build();
-        PathAcceptor acceptor = new PathAcceptor(VOCAB, cfg);
+        PathAcceptor acceptor = new PathAcceptor(VOCAB, cfg, new int[] {0});
         int[] counts = new int[VOCAB];
         int draws = 200_000;
         SplittableRandom random = new SplittableRandom(7);
         int[] path = new int[4];
         int[] tokens = new int[4];
         for (int i = 0; i < draws; i++) {
-            acceptor.accept(tree(), l, random, path, tokens);
+            acceptor.accept(tree(), l, random, path, tokens, null);
             counts[tokens[0]]++;
         }
         double sum = 0;
@@ -90,5 +90,25 @@ class PathAcceptorTest {
         }
         // 3 degrees of freedom: the 99.9% quantile is 16.27.
         assertEquals(0, chi2, 16.27, "chi-square " + chi2 + " for counts " + java.util.Arrays.toString(counts));
+    }
+
+    /** Each node is penalised by the tokens above it on the path, not only by the committed context. */
+    @Test
+    void repetitionPenaltyFollowsThePathBeingVerified() {
+        FixedLogits l = new FixedLogits(new float[][] {
+            {0, 5, 0, 1}, {0, 3, 2.5f, 0}, {4, 0, 0, 0}, {0, 0, 0, 0}});
+        GenerationConfig cfg = GenerationConfig.builder().repetitionPenalty(2).logprobs(true).topLogprobs(2).build();
+        int[] path = new int[4];
+        int[] tokens = new int[4];
+        TokenLogprobs[] logprobs = new TokenLogprobs[4];
+        // At node a, token 1 is in the context only through the path (1.5 after the penalty), so 2 (2.5) wins.
+        int n = new PathAcceptor(VOCAB, cfg, new int[] {0})
+                .accept(tree(), l, new SplittableRandom(1), path, tokens, logprobs);
+        assertEquals(3, n);
+        assertArrayEquals(new int[] {1, 2, 0}, java.util.Arrays.copyOf(tokens, n));
+        double sum = Math.exp(1.5) + Math.exp(2.5) + 2;
+        assertEquals(2.5 - Math.log(sum), logprobs[1].logprob(), 1e-6, "greedy logprobs: the penalised softmax");
+        assertEquals(2, logprobs[1].top().get(0).token());
+        assertEquals(1, logprobs[1].top().get(1).token());
     }
 }

@@ -54,10 +54,6 @@ final class SortedRuns implements AutoCloseable {
         table.trim();
     }
 
-    int runCount() {
-        return runs.size();
-    }
-
     /** Streams the sum of all runs, in key order. */
     void merge(Sink sink) throws IOException {
         PriorityQueue<Reader> heap = new PriorityQueue<>((x, y) -> Long.compare(x.key, y.key));

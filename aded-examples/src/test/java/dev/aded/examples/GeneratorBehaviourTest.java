@@ -12,6 +12,7 @@ import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
 import dev.aded.core.Generator;
 import dev.aded.core.Mode;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -102,7 +103,27 @@ class GeneratorBehaviourTest {
     }
 
     @Test
+    void generateNGivesDifferentRepeatableSamplesTheSameInEveryMode() {
+        GenerationConfig sampled = config().maxNewTokens(24).temperature(1.0).minP(0.05).seed(5).build();
+        List<GenerationResult> aded = generator.generateN(PROMPT, sampled.toBuilder().mode(Mode.ADED).build(), 3);
+        assertEquals(3, aded.size());
+        assertEquals(generator.generate(PROMPT, sampled.toBuilder().mode(Mode.ADED).build()).text(),
+                aded.get(0).text(), "the first sequence runs with the config's own seed");
+        assertEquals(3, aded.stream().map(GenerationResult::text).distinct().count(), "three different samples");
+        List<GenerationResult> ar = generator.generateN(PROMPT, sampled.toBuilder().mode(Mode.AR).build(), 3);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(ar.get(i).text(), aded.get(i).text(), "sequence " + i);
+        }
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> generator.generateN(PROMPT, config().build(), 2)).getMessage();
+        assertTrue(msg.contains("greedy"), msg);
+    }
+
+    @Test
     void badCallsAreRefusedWithClearMessages() {
+        String stopMsg = assertThrows(IllegalArgumentException.class,
+                () -> generator.generate(PROMPT, config().stopTokenIds(1 << 20).build())).getMessage();
+        assertTrue(stopMsg.contains("stop token id 1048576"), stopMsg);
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> generator.generate("", config().build())).getMessage().contains("prompt is empty"));
         String longPrompt = "x = 1\n".repeat(1500);

@@ -36,20 +36,32 @@ class LosslessSamplingTest {
 
     @Test
     void adedSamplesTheModelsDistribution() {
-        double temperature = 1.0;
+        assertSamplesTheProcessedDistribution(GenerationConfig.builder().temperature(1.0), DRAWS);
+    }
+
+    /**
+     * With the options that reshape the distribution: the second token's repetition penalty counts the first token,
+     * which in a tree is the parent node, so this checks that each node is penalised by its own path.
+     */
+    @Test
+    void adedSamplesTheProcessedDistributionWithPenaltyAndCuts() {
+        assertSamplesTheProcessedDistribution(GenerationConfig.builder().temperature(0.9).repetitionPenalty(1.4)
+                .topK(40).topP(0.95).minP(0.02), DRAWS * 2 / 3);
+    }
+
+    private static void assertSamplesTheProcessedDistribution(GenerationConfig.Builder options, int draws) {
+        GenerationConfig base = options.mode(Mode.ADED).maxNewTokens(2).build();
         int[] prompt = generator.tokenizer().encode(PROMPT);
-        double[] first = distribution(prompt, temperature);
+        double[] first = distribution(prompt, base);
         int firstToken = argmax(first);
         int[] extended = java.util.Arrays.copyOf(prompt, prompt.length + 1);
         extended[prompt.length] = firstToken;
-        double[] second = distribution(extended, temperature);
+        double[] second = distribution(extended, base);
 
-        GenerationConfig base = GenerationConfig.builder().mode(Mode.ADED).temperature(temperature)
-                .maxNewTokens(2).build();
         Int2IntOpenHashMap counts = new Int2IntOpenHashMap();
         int conditioned = 0;
         long draftedSteps = 0;
-        for (int seed = 0; seed < DRAWS; seed++) {
+        for (int seed = 0; seed < draws; seed++) {
             GenerationResult r = generator.generateTokens(prompt, base.toBuilder().seed(seed).build(),
                     null, new Cancellation());
             if (r.tokens().length == 2 && r.tokens()[0] == firstToken) {
@@ -66,8 +78,12 @@ class LosslessSamplingTest {
                 + " degrees of freedom over " + conditioned + " draws (limit " + limit + ")");
     }
 
-    /** The model's exact next-token distribution after {@code seq} at the given temperature. */
-    private static double[] distribution(int[] seq, double temperature) {
+    /**
+     * The model's exact next-token distribution after {@code seq} as {@code config} reshapes it, computed here
+     * independently of the library: the repetition penalty over {@code seq}, the temperature, then top-k, top-p and
+     * min-p in Hugging Face's order.
+     */
+    private static double[] distribution(int[] seq, GenerationConfig config) {
         float[] row = new float[generator.model().vocabSize()];
         try (ModelSession s = generator.model().newSession(seq.length + 1)) {
             s.prefill(seq, 0, seq.length - 1);
@@ -75,20 +91,51 @@ class LosslessSamplingTest {
             root.reset(seq[seq.length - 1]);
             s.forward(root).logits(0, row);
         }
+        float penalty = (float) config.repetitionPenalty();
+        for (int t : java.util.Arrays.stream(seq).distinct().toArray()) {
+            row[t] = row[t] < 0 ? row[t] * penalty : row[t] / penalty;
+        }
         double max = Double.NEGATIVE_INFINITY;
         for (float v : row) {
             max = Math.max(max, v);
         }
         double[] p = new double[row.length];
-        double sum = 0;
         for (int i = 0; i < row.length; i++) {
-            p[i] = Math.exp((row[i] - max) / temperature);
-            sum += p[i];
+            p[i] = Math.exp((row[i] - max) / config.temperature());
         }
+        normalise(p);
+        Integer[] byProbability = new Integer[p.length];
+        for (int i = 0; i < p.length; i++) {
+            byProbability[i] = i;
+        }
+        java.util.Arrays.sort(byProbability, (a, b) -> Double.compare(p[b], p[a]));
+        int kept = config.topK() > 0 ? config.topK() : p.length;
+        for (int i = kept; i < p.length; i++) {
+            p[byProbability[i]] = 0;
+        }
+        normalise(p);
+        double cum = 0;
+        for (int i = 0; i < kept; i++) {
+            if (cum >= config.topP()) {
+                p[byProbability[i]] = 0;
+            }
+            cum += p[byProbability[i]];
+        }
+        double top = p[byProbability[0]];
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] < config.minP() * top) {
+                p[i] = 0;
+            }
+        }
+        normalise(p);
+        return p;
+    }
+
+    private static void normalise(double[] p) {
+        double sum = java.util.Arrays.stream(p).sum();
         for (int i = 0; i < p.length; i++) {
             p[i] /= sum;
         }
-        return p;
     }
 
     /** Chi-square and its degrees of freedom over tokens expected at least 5 times plus one bucket for the rest. */

@@ -81,5 +81,11 @@ class CliUsageTest {
         r = run("generate", "--device", "tpu", "--prompt", "x");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("unknown device 'tpu'"), r.err());
+        r = run("generate", "--min-p", "2", "--prompt", "x");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("minP must be in [0, 1]"), r.err());
+        r = run("generate", "--logprobs", "50", "--prompt", "x");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("topLogprobs must be in [0, 20]"), r.err());
     }
 }

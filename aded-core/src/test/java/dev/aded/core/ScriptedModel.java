@@ -1,0 +1,190 @@
+package dev.aded.core;
+
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A fake model for the decoding loop's control flow: whatever it is given, the token it favours after position p
+ * is {@code script[p + 1]} (a filler past the script's end). Its sessions check the order and bounds of the calls
+ * (contiguous prefill, trees that fit the cache, commits along one branch) and record what their cache holds.
+ */
+final class ScriptedModel implements TargetModel {
+    static final int VOCAB = 8192;
+    static final int FILLER = 3;
+    /** The drafter's wrong guess. */
+    static final int WRONG = 4;
+
+    private final int[] script;
+    private final int maxContext;
+    private final int[] eos;
+    final List<Session> sessions = new ArrayList<>();
+
+    ScriptedModel(int[] script, int maxContext, int... eos) {
+        this.script = script.clone();
+        this.maxContext = maxContext;
+        this.eos = eos.clone();
+    }
+
+    int favourite(int position) {
+        return position + 1 < script.length ? script[position + 1] : FILLER;
+    }
+
+    @Override
+    public String name() {
+        return "scripted";
+    }
+
+    @Override
+    public String device() {
+        return "none";
+    }
+
+    @Override
+    public int vocabSize() {
+        return VOCAB;
+    }
+
+    @Override
+    public int maxContext() {
+        return maxContext;
+    }
+
+    @Override
+    public int[] eosTokenIds() {
+        return eos.clone();
+    }
+
+    @Override
+    public synchronized ModelSession newSession(int maxTokens) {
+        if (maxTokens > maxContext) {
+            throw new IllegalArgumentException("session of " + maxTokens + " tokens over the context " + maxContext);
+        }
+        Session s = new Session(maxTokens);
+        sessions.add(s);
+        return s;
+    }
+
+    @Override
+    public void close() {}
+
+    final class Session implements ModelSession {
+        final int capacity;
+        final IntArrayList cached = new IntArrayList();
+        /** Each prefill as "from-to" and each truncate as "truncate n", in order. */
+        final List<String> calls = new ArrayList<>();
+        int forwards;
+        boolean closed;
+        private DraftTree tree;
+
+        Session(int capacity) {
+            this.capacity = capacity;
+        }
+
+        @Override
+        public int cachedLength() {
+            return cached.size();
+        }
+
+        @Override
+        public void prefill(int[] tokens, int from, int to) {
+            check(from < to && cached.size() + to - from <= capacity, "prefill " + from + "-" + to);
+            calls.add(from + "-" + to);
+            cached.addElements(cached.size(), tokens, from, to - from);
+        }
+
+        @Override
+        public TreeLogits forward(DraftTree t) {
+            check(cached.size() + t.size() <= capacity,
+                    "tree of " + t.size() + " nodes after " + cached.size() + " cached, capacity " + capacity);
+            forwards++;
+            tree = t;
+            int base = cached.size();
+            return new TreeLogits() {
+                @Override
+                public int argmax(int node) {
+                    return favourite(base + t.depth(node));
+                }
+
+                @Override
+                public void logits(int node, float[] out) {
+                    java.util.Arrays.fill(out, 0, VOCAB, 0f);
+                    out[argmax(node)] = 8f;
+                }
+            };
+        }
+
+        @Override
+        public void commit(int[] path, int count) {
+            check(count >= 1 && path[0] == 0, "a commit must start at the root");
+            for (int i = 1; i < count; i++) {
+                check(tree.parent(path[i]) == path[i - 1], "commit path leaves its branch at " + i);
+            }
+            check(cached.size() + count <= capacity, "commit past the capacity");
+            for (int i = 0; i < count; i++) {
+                cached.add(tree.token(path[i]));
+            }
+        }
+
+        @Override
+        public void truncate(int length) {
+            check(length >= 0 && length <= cached.size(), "truncate " + length + " of " + cached.size());
+            calls.add("truncate " + length);
+            cached.size(length);
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        private void check(boolean ok, String what) {
+            if (closed || !ok) {
+                throw new IllegalStateException((closed ? "closed session: " : "") + what);
+            }
+        }
+    }
+
+    /**
+     * Drafts the script's next tokens as one chain below the root, after a wrong first child that the model never
+     * confirms; records the budget and depth it was given.
+     */
+    static final class ScriptDrafter implements DrafterFactory, Drafter {
+        private final int[] script;
+        final IntArrayList budgets = new IntArrayList();
+        final IntArrayList depths = new IntArrayList();
+        int accepted;
+
+        ScriptDrafter(int[] script) {
+            this.script = script.clone();
+        }
+
+        @Override
+        public String name() {
+            return "script";
+        }
+
+        @Override
+        public Drafter newDrafter() {
+            return this;
+        }
+
+        @Override
+        public void draft(int[] context, int length, int budget, int maxDepth, DraftTree tree) {
+            budgets.add(budget);
+            depths.add(maxDepth);
+            if (length >= script.length || script[length] != WRONG) {
+                tree.add(0, WRONG, 0.1f);
+            }
+            int parent = 0;
+            for (int d = 0; d < Math.min(budget - 1, maxDepth) && length + d < script.length; d++) {
+                parent = tree.add(parent, script[length + d], 0.9f);
+            }
+        }
+
+        @Override
+        public void onAccepted(int[] context, int length, int newTokens, int acceptedDraftTokens) {
+            accepted += acceptedDraftTokens;
+        }
+    }
+}
