@@ -1,16 +1,19 @@
 #!/bin/bash
-# Between two GPU runs that change only the project's own classes: copies them to .gpu/classes (git-ignored), which
-# run-on-device.sh puts ahead of the packed runtime's, instead of packing the whole runtime again (package.sh).
+# Between two GPU runs that change only the project's own classes: packs them into .gpu/classes.tar.xz (git-ignored),
+# which run-on-device.sh unpacks ahead of the packed runtime's classes, instead of packing the whole runtime again
+# (package.sh).
 #
 #   aded-examples/gpu/overlay.sh     (after mvn -o -q test-compile)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$root/.gpu/classes" && mkdir -p "$root/.gpu/classes"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
 for m in aded-core aded-datastore aded-mcts aded-verify aded-examples; do
-  cp -r "$root/$m/target/classes/." "$root/.gpu/classes/"
+  cp -r "$root/$m/target/classes/." "$stage/"
 done
-mkdir -p "$root/.gpu/classes/dev/aded/verify"
-cp -r "$root/aded-verify/target/test-classes/dev/aded/verify/bench" "$root/.gpu/classes/dev/aded/verify/"
-cp "$root"/aded-verify/target/test-classes/dev/aded/verify/GraphCheck*.class "$root/.gpu/classes/dev/aded/verify/"
-rm -rf "$root/.gpu/classes/native" "$root/.gpu/classes/models"
-du -sh "$root/.gpu/classes"
+mkdir -p "$stage/dev/aded/verify"
+cp -r "$root/aded-verify/target/test-classes/dev/aded/verify/bench" "$stage/dev/aded/verify/"
+cp "$root"/aded-verify/target/test-classes/dev/aded/verify/GraphCheck*.class "$stage/dev/aded/verify/"
+rm -rf "$stage/native" "$stage/models"
+XZ_OPT=-9e tar -C "$stage" -cJf "$root/.gpu/classes.tar.xz" .
+du -b "$root/.gpu/classes.tar.xz"

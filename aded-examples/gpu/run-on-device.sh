@@ -33,7 +33,10 @@ if [ ! -f "$PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so" ]; then
   exit 1
 fi
 classes=$work/app
-[ -d "$root/.gpu/classes" ] && classes=$root/.gpu/classes:$classes  # overlay.sh: newer project classes first
+if [ -f "$root/.gpu/classes.tar.xz" ]; then  # overlay.sh: newer project classes first
+  rm -rf "$work/classes" && mkdir -p "$work/classes" && tar -C "$work/classes" -xJf "$root/.gpu/classes.tar.xz"
+  classes=$work/classes:$classes
+fi
 java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true -cp "$classes")
 aded=("${java[@]}" dev.aded.examples.cli.AdedCli)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
