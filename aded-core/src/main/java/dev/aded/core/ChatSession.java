@@ -22,9 +22,9 @@ public final class ChatSession implements AutoCloseable {
     private final Generator generator;
     private final ChatMessage system;
     private final List<ChatMessage> turns = new ArrayList<>();
-    private final KeptCache kept;
+    private final PrefixCache kept;
 
-    ChatSession(Generator generator, String systemMessage, KeptCache kept) {
+    ChatSession(Generator generator, String systemMessage, PrefixCache kept) {
         this.generator = generator;
         this.system = systemMessage == null ? null : ChatMessage.system(systemMessage);
         this.kept = kept;

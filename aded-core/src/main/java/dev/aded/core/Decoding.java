@@ -29,7 +29,7 @@ final class Decoding {
     private final Lock deviceLock;
     private final TextListener listener;
     private final Cancellation cancellation;
-    private final KeptCache kept;
+    private final PrefixCache kept;
 
     private final int[] context;
     private int length;
@@ -59,7 +59,7 @@ final class Decoding {
      */
     Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter,
             VerifierCostModel cost, int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation,
-            KeptCache kept) {
+            PrefixCache kept) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;

@@ -125,10 +125,19 @@ public final class Generator implements AutoCloseable {
         return new ChatSession(this, systemMessage, openKept(model.maxContext()));
     }
 
-    private KeptCache openKept(int capacity) {
+    /**
+     * A cache that later generations can share their prompts' common prefix through (a server's conversations, say):
+     * each generation given it prefills only what its prompt does not share with the cache. It holds a session of
+     * the model's whole context until closed.
+     */
+    public PrefixCache newPrefixCache() {
+        return openKept(model.maxContext());
+    }
+
+    private PrefixCache openKept(int capacity) {
         deviceLock.lock();
         try {
-            return new KeptCache(model, capacity);
+            return new PrefixCache(model, capacity);
         } finally {
             deviceLock.unlock();
         }
@@ -166,7 +175,7 @@ public final class Generator implements AutoCloseable {
         SplittableRandom seeds = new SplittableRandom(seed ^ 0x6A09E667F3BCC909L);
         int[] ids = fitContext(prompt, config);
         List<GenerationResult> results = new ArrayList<>(n);
-        try (KeptCache shared = openKept(Decoding.capacity(model, ids.length, config.maxNewTokens(),
+        try (PrefixCache shared = openKept(Decoding.capacity(model, ids.length, config.maxNewTokens(),
                 config.treeBudget()))) {
             for (int i = 0; i < n; i++) {
                 GenerationConfig one = config.toBuilder().seed(i == 0 ? seed : seeds.nextLong()).build();
@@ -235,9 +244,12 @@ public final class Generator implements AutoCloseable {
         return generateTokens(prompt, config, listener, cancellation, null);
     }
 
-    /** @param kept a session to continue, prefilling only what the prompt adds to its cache; null for a new one */
-    GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
-            Cancellation cancellation, KeptCache kept) {
+    /**
+     * Generates from token ids through {@code kept}, prefilling only what the prompt does not share with what it
+     * holds (see {@link #newPrefixCache()}); null for a session of this call's own.
+     */
+    public GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
+            Cancellation cancellation, PrefixCache kept) {
         GenerationResult result;
         try {
             result = run(prompt, config, listener, cancellation, kept);
@@ -254,7 +266,7 @@ public final class Generator implements AutoCloseable {
     }
 
     private GenerationResult run(int[] prompt, GenerationConfig config, TextListener listener,
-            Cancellation cancellation, KeptCache kept) {
+            Cancellation cancellation, PrefixCache kept) {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(cancellation, "cancellation");

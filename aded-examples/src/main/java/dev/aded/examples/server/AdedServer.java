@@ -60,7 +60,7 @@ public final class AdedServer implements AutoCloseable {
 
     public AdedServer(Generator generator, Settings s) {
         this.generator = generator;
-        this.backend = new Backend(generator, s.defaultMaxTokens());
+        this.backend = new Backend(generator, s.defaultMaxTokens(), s.parallel());
         this.admission = new Admission(s.parallel(), s.maxQueue());
         this.metrics = new Metrics(admission::waiting, admission::running);
         this.apiKey = s.apiKey() == null || s.apiKey().isEmpty() ? null : s.apiKey().getBytes(StandardCharsets.UTF_8);
@@ -101,6 +101,7 @@ public final class AdedServer implements AutoCloseable {
         try {
             server.stop();
         } finally {
+            backend.close();
             generator.close();
         }
     }

@@ -5,7 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
+import dev.aded.core.GenerationConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -13,16 +13,19 @@ import java.util.Set;
 /**
  * One {@code /v1/chat/completions} or {@code /v1/completions} request, its fields checked for type and range. A
  * field the server does not know is ignored, as clients send many optional ones; a known one it cannot honour
- * ({@code logprobs}, {@code tools}) is refused rather than silently dropped.
+ * ({@code tools}, {@code functions}) is refused rather than silently dropped.
  *
  * @param messages the conversation (chat), else null
  * @param prompt the text to continue (completions), else null
  * @param maxTokens null when the client left it to the server
  * @param seed null when the client gave none
  * @param mode {@code ar}, {@code pld} or {@code aded}; null for the server's default
+ * @param logprobs how many likeliest alternatives each generated token reports with its own log-probability, or
+ *     -1 for no log-probabilities (chat: {@code logprobs: true} with {@code top_logprobs}; completions: the integer
+ *     {@code logprobs})
  */
 record CompletionRequest(boolean chat, List<Message> messages, String prompt, Integer maxTokens, double temperature,
-        double topP, Long seed, List<String> stop, boolean stream, int n, String mode) {
+        double topP, Long seed, List<String> stop, boolean stream, int n, String mode, int logprobs) {
 
     /** One turn of the conversation. */
     record Message(String role, String content) {}
@@ -48,13 +51,7 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
         string(o, "model");
         refuse(o, "tools", "tools are not supported");
         refuse(o, "functions", "functions are not supported");
-        refuse(o, "top_logprobs", "logprobs are not supported yet");
-        JsonElement logprobs = o.get("logprobs");
-        if (logprobs != null && !logprobs.isJsonNull() && !logprobs.equals(new JsonPrimitive(false))
-                && !logprobs.equals(new JsonPrimitive(0))) {
-            throw new ApiException(400, "invalid_request_error", "unsupported_parameter", "logprobs",
-                    "logprobs are not supported yet");
-        }
+        int logprobs = logprobs(o, chat);
         List<Message> messages = null;
         String prompt = null;
         if (chat) {
@@ -88,7 +85,32 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
             throw ApiException.invalid("mode", "mode must be ar, pld or aded, got '" + mode + "'");
         }
         return new CompletionRequest(chat, messages, prompt, maxTokens, temperature == null ? 1 : temperature,
-                topP == null ? 1 : topP, seed, stop(o), stream != null && stream, n == null ? 1 : n, mode);
+                topP == null ? 1 : topP, seed, stop(o), stream != null && stream, n == null ? 1 : n, mode, logprobs);
+    }
+
+    /**
+     * The alternatives per token asked for, or -1 for none: chat takes {@code logprobs} (a boolean) and
+     * {@code top_logprobs}, completions the legacy integer {@code logprobs}.
+     */
+    private static int logprobs(JsonObject o, boolean chat) {
+        int max = GenerationConfig.MAX_TOP_LOGPROBS;
+        if (!chat) {
+            refuse(o, "top_logprobs", "top_logprobs belongs to chat completions; here logprobs is the count");
+            Integer k = integer(o, "logprobs");
+            if (k != null && (k < 0 || k > max)) {
+                throw ApiException.invalid("logprobs", "logprobs must be between 0 and " + max + ", got " + k);
+            }
+            return k == null ? -1 : k;
+        }
+        Boolean on = bool(o, "logprobs");
+        Integer k = integer(o, "top_logprobs");
+        if (k != null && (k < 0 || k > max)) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs must be between 0 and " + max + ", got " + k);
+        }
+        if (k != null && (on == null || !on)) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+        }
+        return on != null && on ? (k == null ? 0 : k) : -1;
     }
 
     private static List<Message> messages(JsonObject o) {

@@ -77,7 +77,13 @@ final class Reply {
     /** Choice {@code index} ended. */
     void end(int index, Backend.Outcome outcome) throws IOException {
         if (stream) {
-            event(chunk(choice(index, chat ? new JsonObject() : "", outcome.finishReason()), null));
+            JsonArray last = choice(index, chat ? new JsonObject() : "", outcome.finishReason());
+            // The choice's log-probabilities come whole with its last chunk: text pieces are whole characters,
+            // not tokens, so they cannot carry a token's figures each.
+            if (outcome.logprobs() != null) {
+                last.get(0).getAsJsonObject().add("logprobs", outcome.logprobs());
+            }
+            event(chunk(last, null));
         }
     }
 
@@ -88,6 +94,10 @@ final class Reply {
         usage.addProperty("prompt_tokens", promptTokens);
         usage.addProperty("completion_tokens", completion);
         usage.addProperty("total_tokens", promptTokens + completion);
+        // OpenAI's field for prompt tokens served from a cache: here the first choice's, found in a prefix cache.
+        JsonObject details = new JsonObject();
+        details.addProperty("cached_tokens", outcomes.isEmpty() ? 0 : outcomes.get(0).cachedPromptTokens());
+        usage.add("prompt_tokens_details", details);
         if (stream) {
             JsonObject last = chunk(new JsonArray(), summary);
             last.add("usage", usage);
@@ -107,7 +117,11 @@ final class Reply {
             } else {
                 body = GSON.toJsonTree(o.text());
             }
-            choices.add(choice(i, body, o.finishReason()).get(0));
+            JsonObject c = choice(i, body, o.finishReason()).get(0).getAsJsonObject();
+            if (o.logprobs() != null) {
+                c.add("logprobs", o.logprobs());
+            }
+            choices.add(c);
         }
         JsonObject answer = envelope(chat ? "chat.completion" : "text_completion");
         answer.add("choices", choices);

@@ -49,7 +49,10 @@ class BadInputTest {
         "stop a number            | v1/completions      | {\"prompt\": \"hi\", \"stop\": 5} | 400 | invalid_value | stop",
         "unknown mode             | v1/completions      | {\"prompt\": \"hi\", \"mode\": \"turbo\"} | 400 | invalid_value | mode",
         "no prompt                | v1/completions      | {\"max_tokens\": 8}        | 400 | invalid_value           | prompt",
-        "logprobs                 | v1/chat/completions | {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true} | 400 | unsupported_parameter | logprobs",
+        "top_logprobs too many    | v1/chat/completions | {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 50} | 400 | invalid_value | top_logprobs",
+        "top_logprobs alone       | v1/chat/completions | {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"top_logprobs\": 2} | 400 | invalid_value | top_logprobs",
+        "logprobs a boolean       | v1/completions      | {\"prompt\": \"hi\", \"logprobs\": true} | 400 | invalid_value | logprobs",
+        "tools                    | v1/chat/completions | {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{\"type\": \"function\"}]} | 400 | unsupported_parameter | tools",
         "n too large              | v1/completions      | {\"prompt\": \"hi\", \"n\": 100} | 400 | invalid_value | n",
         "max_tokens beyond context| v1/completions      | {\"prompt\": \"def f():\", \"max_tokens\": 4096} | 400 | context_length_exceeded | prompt",
     })
