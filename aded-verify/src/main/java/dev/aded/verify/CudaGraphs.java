@@ -26,7 +26,8 @@ final class CudaGraphs {
     static final String LIBRARY = "libaded_cuda_graphs.so";
     private static final Logger LOG = LoggerFactory.getLogger(CudaGraphs.class);
     private static final int ERR = 1024;
-    private static Optional<CudaGraphs> loaded;
+    /** Whether the helper is bound; null until the first GPU model asks. */
+    private static Boolean loaded;
 
     private final int device;
 
@@ -42,28 +43,28 @@ final class CudaGraphs {
         if (loaded == null) {
             loaded = load();
         }
-        return loaded.map(g -> new CudaGraphs(device.getDeviceId()));
+        return loaded ? Optional.of(new CudaGraphs(device.getDeviceId())) : Optional.empty();
     }
 
-    private static Optional<CudaGraphs> load() {
+    private static boolean load() {
         if (!Boolean.parseBoolean(System.getProperty("aded.cudaGraphs", "true"))) {
             LOG.info("CUDA graphs off (-Daded.cudaGraphs=false): the verifier runs eagerly");
-            return Optional.empty();
+            return false;
         }
         Path lib = library();
         if (lib == null) {
             LOG.info("no {} (-Daded.cudaGraphs.library, or beside libtorch on PYTORCH_LIBRARY_PATH): the verifier"
                     + " runs eagerly; docs/gpu.md says how to build it", LIBRARY);
-            return Optional.empty();
+            return false;
         }
         try {
             Native.register(Binding.class, NativeLibrary.getInstance(lib.toString()));
         } catch (UnsatisfiedLinkError e) {
             LOG.warn("{} did not load ({}): the verifier runs eagerly", lib, e.getMessage());
-            return Optional.empty();
+            return false;
         }
         LOG.info("CUDA graphs on: the verifier replays captured steps ({})", lib);
-        return Optional.of(new CudaGraphs(0));
+        return true;
     }
 
     private static Path library() {

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.aded.core.Cancellation;
 import dev.aded.core.Generator;
+import dev.aded.core.TextListener;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -181,7 +182,7 @@ public final class AdedServer implements AutoCloseable {
                 reply.begin(i);
                 progress.reset();
                 int index = i;
-                Backend.Outcome o = backend.run(job, i, new Backend.Listener() {
+                Backend.Outcome o = backend.run(job, i, new TextListener() {
                     @Override
                     public void onText(String piece) {
                         writeOrCancel(() -> reply.text(index, piece, progress.json()), cancellation);

@@ -29,14 +29,6 @@ final class Backend {
     private final List<PrefixCache> idle = new ArrayList<>();
     private int made;
 
-    /** What a running generation reports as it goes. */
-    interface Listener {
-        void onText(String piece);
-
-        /** One forward pass added {@code tokens} tokens to the output. */
-        void onStep(int tokens);
-    }
-
     /** A request ready to run: its prompt tokens and generation settings. */
     static final class Job {
         private final int[] prompt;
@@ -134,7 +126,7 @@ final class Backend {
      * Runs choice {@code index} of a job: choice i samples with the request's seed + i, so choices differ when
      * sampling and a seeded request repeats exactly.
      */
-    Outcome run(Job job, int index, Listener listener, Cancellation cancellation) {
+    Outcome run(Job job, int index, TextListener listener, Cancellation cancellation) {
         GenerationConfig config = job.config.toBuilder().seed(job.config.seed().getAsLong() + index).build();
         PrefixCache cache = takeCache(job.prompt);
         try {
@@ -146,19 +138,9 @@ final class Backend {
         }
     }
 
-    private Outcome run(Job job, GenerationConfig config, PrefixCache cache, Listener listener,
+    private Outcome run(Job job, GenerationConfig config, PrefixCache cache, TextListener listener,
             Cancellation cancellation) {
-        GenerationResult r = generator.generateTokens(job.prompt, config, new TextListener() {
-            @Override
-            public void onText(String piece) {
-                listener.onText(piece);
-            }
-
-            @Override
-            public void onStep(int tokens) {
-                listener.onStep(tokens);
-            }
-        }, cancellation, cache);
+        GenerationResult r = generator.generateTokens(job.prompt, config, listener, cancellation, cache);
         return new Outcome(r.text(), r.finishReason() == FinishReason.LENGTH ? "length" : "stop",
                 job.config.logprobs() ? logprobs(r.logprobs(), job.chat) : null, cache == null ? 0 : cache.lastReused(),
                 r.stats().newTokens(), r.stats().steps(), r.stats().tokensPerSecond(),
