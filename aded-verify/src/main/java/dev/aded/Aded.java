@@ -48,6 +48,8 @@ public final class Aded {
         private boolean contextLookup = true;
         private boolean verifyDatastore = true;
         private Path persistTo;
+        private int concurrency;
+        private int maxQueued = -1;
 
         private Builder() {}
 
@@ -97,6 +99,32 @@ public final class Aded {
             return this;
         }
 
+        /**
+         * Serve up to {@code generations} generations at once, verifying all their draft trees in one forward pass
+         * per step: the model's KV cache becomes one block of {@code generations} slots, each as long as the model's
+         * context, and further generations wait in a queue ({@link #maxQueued}). 1 by default, which keeps a
+         * generator's concurrent callers taking turns step by step.
+         */
+        public Builder concurrency(int generations) {
+            if (generations < 1) {
+                throw new IllegalArgumentException("concurrency must be at least 1, got " + generations);
+            }
+            this.concurrency = generations;
+            return this;
+        }
+
+        /**
+         * Generations that may wait for a turn beyond {@link #concurrency}; one more fails at once with
+         * {@link dev.aded.core.GeneratorBusyException}. Four times the concurrency by default.
+         */
+        public Builder maxQueued(int generations) {
+            if (generations < 0) {
+                throw new IllegalArgumentException("maxQueued must be at least 0, got " + generations);
+            }
+            this.maxQueued = generations;
+            return this;
+        }
+
         /** Whether the datastore's body is checked in the background after opening; on by default. */
         public Builder verifyDatastore(boolean on) {
             this.verifyDatastore = on;
@@ -139,6 +167,10 @@ public final class Aded {
                 LlamaModel model = LlamaModel.load(modelDir, djlDevice, Precision.on(precision, device));
                 opened.add(model);
                 Generator.Builder gb = Generator.builder(model, tokenizer).chatTemplate(ChatTemplate.load(modelDir));
+                if (concurrency > 1) {
+                    model.batching(concurrency, model.maxContext());
+                    gb.admission(concurrency, maxQueued >= 0 ? maxQueued : 4 * concurrency);
+                }
                 if (drafters != null) {
                     gb.drafter(contextLookup ? ContextLookup.around(drafters) : drafters);
                 }

@@ -13,8 +13,10 @@ import java.util.concurrent.locks.Lock;
 
 /**
  * One generation, from prompt to finish: prefill, then draft → tree → verify → accept → update until a stop
- * condition. Owns its buffers, its drafter and its model session; the model itself is shared, so every call into
- * it runs under the generator's device lock. In {@link Mode#ADED} a {@link TreeSizer} picks the part of each draft
+ * condition. Owns its buffers, its drafter and its model session; the model itself is shared: the prefill runs
+ * under the generator's device lock a chunk at a time, so that running generations step between the chunks, and
+ * each tree is verified through the generator's {@link StepScheduler}, in one pass with the other running
+ * generations' trees. In {@link Mode#ADED} a {@link TreeSizer} picks the part of each draft
  * worth verifying, priced by the shared {@link VerifierCostModel}, which each step's timing keeps current.
  */
 final class Decoding {
@@ -27,6 +29,7 @@ final class Decoding {
     private final VerifierCostModel cost;
     private final TreeSizer sizer;
     private final Lock deviceLock;
+    private final StepScheduler scheduler;
     private final TextListener listener;
     private final Cancellation cancellation;
     private final PrefixCache kept;
@@ -49,6 +52,7 @@ final class Decoding {
     private final StringBuilder text = new StringBuilder();
     private final IntArrayList acceptedPerStep = new IntArrayList();
     private final IntArrayList nodesPerStep = new IntArrayList();
+    private final IntArrayList sequencesPerStep = new IntArrayList();
     private final DoubleArrayList predictedPerStep = new DoubleArrayList();
     private long draftNanos;
     private long verifyNanos;
@@ -58,8 +62,8 @@ final class Decoding {
      * @param kept a cache kept between generations (a chat session's), or null for a session of this call's own
      */
     Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter,
-            VerifierCostModel cost, int[] prompt, Lock deviceLock, TextListener listener, Cancellation cancellation,
-            PrefixCache kept) {
+            VerifierCostModel cost, int[] prompt, Lock deviceLock, StepScheduler scheduler, TextListener listener,
+            Cancellation cancellation, PrefixCache kept) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;
@@ -69,6 +73,7 @@ final class Decoding {
         this.cost = drafter == null ? null : cost;
         this.sizer = this.cost == null ? null : new TreeSizer(budget, this.cost);
         this.deviceLock = deviceLock;
+        this.scheduler = scheduler;
         this.listener = listener;
         this.cancellation = cancellation;
         this.kept = kept;
@@ -92,43 +97,61 @@ final class Decoding {
         return Math.min(model.maxContext(), promptLength + maxNewTokens + budget + 1);
     }
 
+    /** Prompt tokens per hold of the device lock: how long a new prompt can hold up the running generations. */
+    static final int PREFILL_CHUNK = 256;
+
     GenerationResult run() {
         long start = System.nanoTime();
         ModelSession session;
         deviceLock.lock();
         try {
             session = kept != null ? kept.session() : model.newSession(capacity);
+        } finally {
+            deviceLock.unlock();
+        }
+        try {
             int from = kept != null ? kept.reuse(context, length) : 0;
-            if (length - 1 > from) {
-                session.prefill(context, from, length - 1);
+            for (int at = from; at < length - 1; at += PREFILL_CHUNK) {
+                deviceLock.lock();
+                try {
+                    session.prefill(context, at, Math.min(length - 1, at + PREFILL_CHUNK));
+                } finally {
+                    deviceLock.unlock();
+                }
             }
         } catch (RuntimeException | Error e) {
             if (kept != null) {
                 kept.forget();
+            } else {
+                session.close();
             }
             throw e;
-        } finally {
-            deviceLock.unlock();
         }
         long prefillNanos = System.nanoTime() - start;
         FinishReason finish;
-        if (kept == null) {
-            try (session) {
-                finish = loop(session);
+        scheduler.join();
+        try {
+            if (kept == null) {
+                try (session) {
+                    finish = loop(session);
+                }
+            } else {
+                try {
+                    finish = loop(session);
+                    kept.keep(context, length);
+                } catch (RuntimeException | Error e) {
+                    kept.forget();
+                    throw e;
+                }
             }
-        } else {
-            try {
-                finish = loop(session);
-                kept.keep(context, length);
-            } catch (RuntimeException | Error e) {
-                kept.forget();
-                throw e;
-            }
+        } finally {
+            scheduler.leave();
         }
         finishText();
         int[] generated = Arrays.copyOfRange(context, promptLength, length);
         GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
-                acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(), prefillNanos,
+                acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(),
+                sequencesPerStep.toIntArray(), prefillNanos,
                 draftNanos, verifyNanos, System.nanoTime() - start);
         return new GenerationResult(text.toString(), generated, finish, stats, logprobs);
     }
@@ -141,30 +164,27 @@ final class Decoding {
                 return FinishReason.CANCELLED;
             }
             draft(session);
-            int produced;
             int cached = session.cachedLength();
             long t0 = System.nanoTime();
-            long stepNanos;
-            deviceLock.lock();
-            try {
-                // Timed inside the lock: waiting for other generations is not what the verifier charges.
-                long locked = System.nanoTime();
-                TreeLogits logits = session.forward(tree);
-                produced = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
-                session.commit(path, produced);
-                stepNanos = System.nanoTime() - locked;
-            } finally {
-                deviceLock.unlock();
-            }
+            StepScheduler.Outcome step = scheduler.step(session, tree, logits -> {
+                int n = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
+                session.commit(path, n);
+                return n;
+            });
+            int produced = step.produced();
             verifyNanos += System.nanoTime() - t0;
             acceptedPerStep.add(produced);
             if (listener != null) {
                 listener.onStep(produced);
             }
             nodesPerStep.add(tree.size() - 1);
+            sequencesPerStep.add(step.sequences());
             int drafted = produced - 1;
             if (sizer != null) {
-                cost.observe(tree.size(), cached, stepNanos);
+                if (step.sequences() == 1) {
+                    // A batched pass's time is shared with the other trees: it does not price this tree alone.
+                    cost.observe(tree.size(), cached, step.stepNanos());
+                }
                 drafted = sizer.learn(stepTokens, produced);
             }
             int before = length;

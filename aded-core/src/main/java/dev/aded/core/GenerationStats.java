@@ -17,6 +17,7 @@ public final class GenerationStats {
     private final int[] acceptedPerStep;
     private final int[] nodesPerStep;
     private final double[] predictedPerStep;
+    private final int[] sequencesPerStep;
     private final long prefillNanos;
     private final long draftNanos;
     private final long verifyNanos;
@@ -26,15 +27,17 @@ public final class GenerationStats {
      * @param nodesPerStep draft nodes verified by each step (the root not counted)
      * @param predictedPerStep the tokens each step was expected to yield when it chose its tree, or empty where the
      *     mode makes no prediction
+     * @param sequencesPerStep how many generations' trees each step's forward pass verified, this one's included
      */
     public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, int[] nodesPerStep,
-            double[] predictedPerStep, long prefillNanos, long draftNanos, long verifyNanos, long totalNanos) {
+            double[] predictedPerStep, int[] sequencesPerStep, long prefillNanos, long draftNanos, long verifyNanos, long totalNanos) {
         this.mode = mode;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;
         this.acceptedPerStep = acceptedPerStep.clone();
         this.nodesPerStep = nodesPerStep.clone();
         this.predictedPerStep = predictedPerStep.clone();
+        this.sequencesPerStep = sequencesPerStep.clone();
         this.prefillNanos = prefillNanos;
         this.draftNanos = draftNanos;
         this.verifyNanos = verifyNanos;
@@ -76,6 +79,19 @@ public final class GenerationStats {
         return predictedPerStep.clone();
     }
 
+    /**
+     * How many generations' trees each step's forward pass verified, this one's included: 1 throughout when it ran
+     * alone, more when the generator batched it with others.
+     */
+    public int[] sequencesPerStep() {
+        return sequencesPerStep.clone();
+    }
+
+    /** Generations per forward pass, this one included, averaged over its steps. */
+    public double meanSequencesPerStep() {
+        return steps() == 0 ? 0 : (double) Arrays.stream(sequencesPerStep).sum() / steps();
+    }
+
     /** Draft nodes verified per forward pass. */
     public double meanNodesPerStep() {
         return steps() == 0 ? 0 : (double) Arrays.stream(nodesPerStep).sum() / steps();
@@ -111,9 +127,9 @@ public final class GenerationStats {
     public String toString() {
         return String.format(Locale.ROOT,
                 "%s: %d new tokens in %.1f ms (%.1f tok/s), %d steps, %.2f tokens/step, %.1f nodes/step,"
-                        + " prefill %.1f ms, draft %.3f ms/step, verify %.2f ms/step",
+                        + " %.1f sequences/step, prefill %.1f ms, draft %.3f ms/step, verify %.2f ms/step",
                 mode.id(), newTokens, totalNanos / 1e6, tokensPerSecond(), steps(), meanAcceptedTokens(),
-                meanNodesPerStep(),
+                meanNodesPerStep(), meanSequencesPerStep(),
                 prefillNanos / 1e6, steps() == 0 ? 0 : draftNanos / 1e6 / steps(),
                 steps() == 0 ? 0 : verifyNanos / 1e6 / steps());
     }

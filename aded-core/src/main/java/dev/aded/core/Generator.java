@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,8 +26,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * }
  * }</pre>
  *
- * <p>Thread-safe: many threads may generate at once. Each generation keeps its own cache and drafter; calls into
- * the model are serialised step by step, so callers interleave fairly on one device.
+ * <p>Thread-safe: many threads may generate at once. Each generation keeps its own cache and drafter, drafts on its
+ * own thread, and has its trees verified together with those of the other running generations, in one forward pass
+ * where the model batches ({@link StepScheduler}, {@link TargetModel#forwardAll}). Built with an
+ * {@link Builder#admission admission}, at most that many generations run at once and a bounded number wait.
  */
 public final class Generator implements AutoCloseable {
     /** The header of the built-in chat template's next turn. */
@@ -37,6 +40,8 @@ public final class Generator implements AutoCloseable {
     private final DrafterFactory datastoreDrafters;
     private final List<AutoCloseable> owned;
     private final ReentrantLock deviceLock = new ReentrantLock(true);
+    private final StepScheduler scheduler;
+    private final Admission admission;
     private ExecutorService asyncThreads;
 
     private Generator(Builder b) {
@@ -45,6 +50,8 @@ public final class Generator implements AutoCloseable {
         this.chatTemplate = b.chatTemplate;
         this.datastoreDrafters = b.drafters;
         this.owned = List.copyOf(b.owned);
+        this.scheduler = new StepScheduler(model, deviceLock);
+        this.admission = b.admission;
         if (tokenizer != null && tokenizer.vocabSize() > model.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.file() + " has " + tokenizer.vocabSize()
                     + " tokens but model " + model.name() + " only " + model.vocabSize());
@@ -251,8 +258,22 @@ public final class Generator implements AutoCloseable {
     public GenerationResult generateTokens(int[] prompt, GenerationConfig config, TextListener listener,
             Cancellation cancellation, PrefixCache kept) {
         GenerationResult result;
-        try {
+        try (Admission.Ticket ticket = admission == null ? null : admission.enter()) {
+            if (ticket != null) {
+                ticket.awaitTurn(() -> {
+                    if (cancellation.isCancelled()) {
+                        throw new CancellationException("cancelled while waiting for a turn");
+                    }
+                });
+            }
             result = run(prompt, config, listener, cancellation, kept);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            CancellationException cancelled = new CancellationException("interrupted while waiting for a turn");
+            if (listener != null) {
+                listener.onError(cancelled);
+            }
+            throw cancelled;
         } catch (RuntimeException | Error e) {
             if (listener != null) {
                 listener.onError(e);
@@ -290,8 +311,8 @@ public final class Generator implements AutoCloseable {
             case ADED -> datastoreDrafters.newDrafter();
         };
         VerifierCostModel cost = mode == Mode.ADED ? measuredCosts(config) : null;
-        return new Decoding(model, tokenizer, config, mode, drafter, cost, ids, deviceLock, listener, cancellation,
-                kept).run();
+        return new Decoding(model, tokenizer, config, mode, drafter, cost, ids, deviceLock, scheduler, listener,
+                cancellation, kept).run();
     }
 
     /**
@@ -403,6 +424,7 @@ public final class Generator implements AutoCloseable {
         private final Tokenizer tokenizer;
         private ChatTemplate chatTemplate;
         private DrafterFactory drafters;
+        private Admission admission;
         private final List<AutoCloseable> owned = new java.util.ArrayList<>();
 
         private Builder(TargetModel model, Tokenizer tokenizer) {
@@ -413,6 +435,16 @@ public final class Generator implements AutoCloseable {
         /** The datastore drafter behind {@link Mode#ADED}, which then becomes the default mode. */
         public Builder drafter(DrafterFactory factory) {
             this.drafters = factory;
+            return this;
+        }
+
+        /**
+         * At most {@code running} generations at once (each holds a KV cache, a slot of a batching model); up to
+         * {@code maxQueue} more wait for a turn, and one past those fails at once with
+         * {@link GeneratorBusyException}. Unbounded by default.
+         */
+        public Builder admission(int running, int maxQueue) {
+            this.admission = new Admission(running, maxQueue);
             return this;
         }
 

@@ -28,6 +28,21 @@ public interface TargetModel extends AutoCloseable {
      */
     ModelSession newSession(int maxTokens);
 
+    /**
+     * Runs the trees of several of this model's sessions, {@code trees[i]} on {@code sessions[i]} for i below
+     * {@code count}, and returns their logits in that order: in one forward pass where the model batches sessions
+     * (a GPU does little more work for many sequences than for one), otherwise one after another. Each result is
+     * valid until the next call into any of these sessions; each session is then ready for its
+     * {@link ModelSession#commit}.
+     */
+    default TreeLogits[] forwardAll(ModelSession[] sessions, DraftTree[] trees, int count) {
+        TreeLogits[] out = new TreeLogits[count];
+        for (int i = 0; i < count; i++) {
+            out[i] = sessions[i].forward(trees[i]);
+        }
+        return out;
+    }
+
     @Override
     void close();
 }

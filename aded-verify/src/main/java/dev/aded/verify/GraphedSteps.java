@@ -1,23 +1,19 @@
 package dev.aded.verify;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
 import java.util.Arrays;
 
 /**
- * The verifier's forward pass over one KV cache, captured as CUDA graphs and replayed: the GPU then runs a step
- * at its own speed instead of waiting for the host to issue some 30 PyTorch calls per layer.
+ * The verifier's forward pass over one sequence's KV cache, captured as CUDA graphs and replayed
+ * ({@link GraphBuckets}): the GPU then runs a step at its own speed instead of waiting for the host to issue some
+ * 30 PyTorch calls per layer.
  *
  * <p>A graph replays fixed shapes at fixed addresses, so steps are bucketed: the node count rounds up to a power
  * of two (padding nodes attend to key 0 only and write their keys and values to the cache's last row, which no
  * real token uses), and attention reads a power-of-two number of cache rows, the rows past the sequence masked
  * out. Every input that changes per step (token ids, RoPE rows, the rows to write, the mask) is copied into the
- * bucket's static input tensor before the replay; the argmax of each node is copied back after it, and the
- * logits stay in the bucket's output tensor for sampling. A bucket is captured the first time it is needed,
- * after one eager warm-up on the capture stream. All graphs of a model share one memory pool.
+ * bucket's static input tensor before the replay.
  */
 final class GraphedSteps implements AutoCloseable {
     /** The largest tree a graph takes; larger ones (none today: trees stop at 256 nodes) run eagerly. */
@@ -26,16 +22,14 @@ final class GraphedSteps implements AutoCloseable {
     static final int MIN_KEYS = 64;
 
     private final LlamaModel model;
-    private final GraphPool pool;
     final KvCache kv;
-    private final Long2ObjectOpenHashMap<Bucket> buckets = new Long2ObjectOpenHashMap<>();
-    private final long[] argmax = new long[MAX_NODES];
+    private final GraphBuckets buckets;
     private float[] input = new float[0];
 
     GraphedSteps(LlamaModel model, GraphPool pool, int rows) {
         this.model = model;
-        this.pool = pool;
         this.kv = new KvCache(model, rows);
+        this.buckets = new GraphBuckets(pool, kv.manager);
     }
 
     /** Graphs captured so far for this cache. */
@@ -56,19 +50,7 @@ final class GraphedSteps implements AutoCloseable {
                     + " cache of " + kv.rows + " rows");
         }
         int size = encode(ids, depths, treeMask, n, cached, nodes, keys);
-        Bucket b = buckets.get(key(nodes, keys));
-        if (b == null) {
-            b = capture(nodes, keys, size);
-            buckets.put(key(nodes, keys), b);
-        } else {
-            pool.cuda.copyIn(b.input, input, size);
-            b.graph.replay();
-        }
-        pool.cuda.copyOut(b.argmax, argmax, n);
-        for (int i = 0; i < n; i++) {
-            out[i] = (int) argmax[i];
-        }
-        return b.logits;
+        return buckets.run(key(nodes, keys), input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);
     }
 
     /**
@@ -82,7 +64,7 @@ final class GraphedSteps implements AutoCloseable {
         if (input.length < size) {
             input = new float[size];
         }
-        LlamaSession.encodeTokens(input, ids, depths, n, nodes, cached, c);
+        LlamaSession.encodeTokens(input, 0, nodes, ids, depths, n, nodes, cached, c);
         int writes = nodes * (1 + heads);
         int mask = writes + nodes;
         Arrays.fill(input, mask, mask + nodes * keys, Float.NEGATIVE_INFINITY);
@@ -98,45 +80,6 @@ final class GraphedSteps implements AutoCloseable {
             }
         }
         return size;
-    }
-
-    private Bucket capture(int nodes, int keys, int size) {
-        NDManager m = kv.manager.newSubManager();
-        try {
-            PtNDArray in = (PtNDArray) m.zeros(new Shape(size), DataType.FLOAT32);
-            pool.cuda.copyIn(in, input, size);
-            PtNDArray[] outputs = new PtNDArray[2];
-            long[] before = new long[1];
-            CudaGraphs.Graph[] graph = new CudaGraphs.Graph[1];
-            pool.cuda.onSideStream(() -> {
-                // Warm-up on the capture stream (cuBLAS sets up a workspace per stream), then the capture,
-                // which queues nothing: the replay below computes this step.
-                try (NDManager warm = m.newSubManager()) {
-                    step(in, nodes, keys, warm);
-                }
-                before[0] = pool.cuda.reservedBytes();
-                NDManager captured = m.newSubManager();
-                try {
-                    graph[0] = pool.cuda.capture(pool.shared(), () -> {
-                        PtNDArray[] r = step(in, nodes, keys, captured);
-                        outputs[0] = r[0];
-                        outputs[1] = r[1];
-                    });
-                    outputs[0].attach(m);
-                    outputs[1].attach(m);
-                } finally {
-                    // Temporaries go back to the graph's pool, which keeps their memory for the replays.
-                    captured.close();
-                }
-            });
-            pool.captured(graph[0], pool.cuda.reservedBytes() - before[0]);
-            Bucket b = new Bucket(m, in, graph[0], outputs[0], outputs[1]);
-            b.graph.replay();
-            return b;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
     }
 
     /** The pass as the graph holds it: inputs sliced from the static tensor, outputs logits and their argmax. */
@@ -156,7 +99,8 @@ final class GraphedSteps implements AutoCloseable {
         if (g > 1) {
             mask = Torch.tile(mask, new long[] {g, 1});
         }
-        PtNDArray logits = model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.rows(writeRows), keys, nodes,
+        PtNDArray logits = model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.rows(writeRows),
+                LlamaModel.Keys.prefix(keys, c), nodes,
                 true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
@@ -172,14 +116,7 @@ final class GraphedSteps implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Bucket b : buckets.values()) {
-            b.graph.close();
-        }
-        buckets.clear();
+        buckets.close();
         kv.close();
     }
-
-    /** One captured shape: its static input, graph and outputs, in a manager of their own. */
-    private record Bucket(NDManager manager, PtNDArray input, CudaGraphs.Graph graph, PtNDArray logits,
-            PtNDArray argmax) {}
 }

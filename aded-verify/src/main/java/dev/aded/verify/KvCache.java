@@ -37,6 +37,24 @@ final class KvCache implements AutoCloseable {
         }
     }
 
+    /** Rows {@code [start, start + rows)} of {@code whole}: views, so that a session works on its slot of a batch. */
+    private KvCache(KvCache whole, int start, int rows) {
+        this.rows = rows;
+        this.manager = whole.manager.newSubManager();
+        this.cache = Torch.slice(whole.cache, 1, start, start + (long) rows);
+        cache.attach(manager);
+        this.layers = new PtNDArray[whole.layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            layers[l] = Torch.slice(whole.layers[l], 0, start, start + (long) rows);
+            layers[l].attach(manager);
+        }
+    }
+
+    /** A view of rows {@code [start, start + rows)}; closing it frees the views only. */
+    KvCache region(int start, int rows) {
+        return new KvCache(this, start, rows);
+    }
+
     /** Copies row {@code src} of every layer to row {@code dst}. */
     void copyRow(int src, int dst) {
         try (PtNDArray row = Torch.slice(cache, 1, src, src + 1)) {

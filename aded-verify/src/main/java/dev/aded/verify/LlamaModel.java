@@ -8,8 +8,10 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TargetModel;
+import dev.aded.core.TreeLogits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -45,6 +47,10 @@ public final class LlamaModel implements TargetModel {
     private final String name;
     private GraphPool graphs;
     private boolean graphsLooked;
+    private int slotCount;
+    private int slotTokens;
+    private KvSlots slots;
+    private BatchedSteps batch;
 
     private LlamaModel(String name, LlamaConfig config, NDManager manager, LlamaWeights weights, DataType dtype) {
         this.name = name;
@@ -155,6 +161,24 @@ public final class LlamaModel implements TargetModel {
         return m.create(table, new Shape(2L * positions, 2L * dim)).toType(dtype, false);
     }
 
+    /**
+     * Makes this model batch: sessions' KV caches become {@code slots} slots of {@code slotTokens} rows in one
+     * block of device memory ({@link KvSlots}), and {@link #forwardAll} verifies the trees of many sessions in one
+     * forward pass. Call before opening sessions. Sessions that find no free slot, or need more than
+     * {@code slotTokens}, get a cache of their own and run outside the batch.
+     */
+    public synchronized void batching(int slots, int slotTokens) {
+        if (batch != null || slotCount > 0) {
+            throw new IllegalStateException("batching is already set up for " + name);
+        }
+        if (slots < 1 || slotTokens < 1 || slotTokens > maxContext()) {
+            throw new IllegalArgumentException("a batch needs at least 1 slot of 1 to " + maxContext()
+                    + " tokens, got " + slots + " of " + slotTokens);
+        }
+        this.slotCount = slots;
+        this.slotTokens = slotTokens;
+    }
+
     /** The type of the weights and activations: f32, or f16 on a GPU. */
     public DataType dataType() {
         return dtype;
@@ -203,7 +227,53 @@ public final class LlamaModel implements TargetModel {
             throw new IllegalArgumentException("a session of " + maxTokens + " tokens does not fit the model's"
                     + " context of " + config.maxPositions());
         }
+        if (slotCount > 0 && maxTokens <= slotTokens) {
+            BatchedSteps steps = batch();
+            int slot = slots.take();
+            if (slot >= 0) {
+                try {
+                    return new LlamaSession(this, maxTokens, slots, slot);
+                } catch (RuntimeException e) {
+                    slots.giveBack(slot);
+                    throw e;
+                }
+            }
+        }
         return new LlamaSession(this, maxTokens, graphPool());
+    }
+
+    /** The batch's caches and pass, made at the first session: the graph helper loads after DJL's first GPU work. */
+    private synchronized BatchedSteps batch() {
+        if (batch == null) {
+            slots = new KvSlots(this, slotCount, slotTokens);
+            batch = new BatchedSteps(this, slots, graphPool());
+        }
+        return batch;
+    }
+
+    /**
+     * Verifies the trees of this model's batch sessions in one pass; sessions outside the batch (or every session
+     * of a model without {@link #batching}) run one after another.
+     */
+    @Override
+    public TreeLogits[] forwardAll(ModelSession[] sessions, DraftTree[] trees, int count) {
+        TreeLogits[] out = new TreeLogits[count];
+        LlamaSession[] batched = new LlamaSession[count];
+        DraftTree[] batchedTrees = new DraftTree[count];
+        int k = 0;
+        for (int i = 0; i < count; i++) {
+            if (sessions[i] instanceof LlamaSession s && s.slot() >= 0 && s.model() == this) {
+                batched[k] = s;
+                batchedTrees[k++] = trees[i];
+                out[i] = s;
+            } else {
+                out[i] = sessions[i].forward(trees[i]);
+            }
+        }
+        if (k > 0) {
+            batch.forward(batched, batchedTrees, k);
+        }
+        return out;
     }
 
     /** The pool of graph-carrying caches, made at the first session: the helper loads after DJL's first GPU work. */
@@ -217,17 +287,19 @@ public final class LlamaModel implements TargetModel {
 
     /** How this model's steps run: "eager", or the CUDA graphs captured so far and their memory. */
     public synchronized String stepMode() {
-        return graphs == null ? "eager" : graphs.summary();
+        String mode = graphs == null ? "eager" : graphs.summary();
+        return slots == null ? mode : mode + String.format(java.util.Locale.ROOT, "; batching %d slots of %d tokens",
+                slots.slots, slots.slotRows);
     }
 
     /**
      * The decoder over n new tokens already on the device: their ids [n], RoPE table rows [n, heads] and additive
      * mask (null for one token that attends to everything); keys and values go into {@code kv} where {@code write}
-     * says, and attention reads the cache's first {@code keys} rows. Returns the logits [n, vocab] when asked.
-     * The eager step and the captured CUDA-graph step both run this: one forward pass in the code, two ways of
-     * issuing it.
+     * says, and attention reads the cache rows {@code keys} names. Returns the logits [n, vocab] when asked. The
+     * eager step and the captured CUDA-graph step both run this, for one sequence or a batch: one forward pass in
+     * the code, several ways of issuing it.
      */
-    PtNDArray pass(PtNDArray tokens, PtNDArray ropeRows, PtNDArray mask, KvCache kv, CacheWrite write, int keys,
+    PtNDArray pass(PtNDArray tokens, PtNDArray ropeRows, PtNDArray mask, KvCache kv, CacheWrite write, Keys keys,
             int n, boolean wantLogits) {
         LlamaConfig c = config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
@@ -241,6 +313,62 @@ public final class LlamaModel implements TargetModel {
             h = layer(l, h, cos, sin, mask, kv.layers[l], write, keys, n);
         }
         return wantLogits ? Torch.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
+    }
+
+    /**
+     * The cache rows a pass attends to, as {@code [B, L, 2·kvHeads, headDim]}: B sequences of n / B nodes each, L
+     * keys each.
+     */
+    interface Keys {
+        int sequences();
+
+        /**
+         * The keys, in {@code scope}: views of the cache would belong to the cache's manager and pile up there, so
+         * the first one made goes to the step's.
+         */
+        PtNDArray read(PtNDArray layerCache, NDManager scope);
+
+        /** One sequence whose keys are the cache's first {@code count} rows: a view, no copy. */
+        static Keys prefix(int count, LlamaConfig c) {
+            long[] shape = {1, count, 2L * c.numKvHeads(), c.headDim()};
+            return new Keys() {
+                @Override
+                public int sequences() {
+                    return 1;
+                }
+
+                @Override
+                public PtNDArray read(PtNDArray layerCache, NDManager scope) {
+                    PtNDArray rows = Torch.slice(layerCache, 0, 0, count);
+                    rows.attach(scope);
+                    return Torch.reshape(rows, shape);
+                }
+            };
+        }
+
+        /**
+         * B sequences anywhere in a cache of {@code cacheRows} rows: row numbers [B, L] (int64, on the device),
+         * gathered per layer. Sequences of a batch live in different parts of one cache, so their keys cannot be
+         * one view.
+         */
+        static Keys gathered(PtNDArray rows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
+            long width = 2L * c.numKvHeads() * c.headDim();
+            long[] flat = {cacheRows, width};
+            long[] shape = {sequences, perSequence, 2L * c.numKvHeads(), c.headDim()};
+            return new Keys() {
+                @Override
+                public int sequences() {
+                    return sequences;
+                }
+
+                @Override
+                public PtNDArray read(PtNDArray layerCache, NDManager scope) {
+                    PtNDArray table = Torch.reshape(layerCache, flat);
+                    table.attach(scope);
+                    return Torch.reshape(Torch.embedding(rows, table), shape);
+                }
+            };
+        }
     }
 
     /** Where a step's new keys and values go in a layer's cache rows {@code [rows, 2·kvHeads, headDim]}. */
@@ -262,25 +390,26 @@ public final class LlamaModel implements TargetModel {
     }
 
     /**
-     * One decoder layer over the n new tokens. Host time per PyTorch operation (views included) dominates small
-     * models and single-token steps on a GPU when the pass runs eagerly, so the layer is written for few
-     * operations: single-dimension slices rather than multi-dimensional indexing, 3-D batched matmuls, and the
+     * One decoder layer over the n new tokens of B sequences. Host time per PyTorch operation (views included)
+     * dominates small models and single-token steps on a GPU when the pass runs eagerly, so the layer is written for
+     * few operations: single-dimension slices rather than multi-dimensional indexing, batched matmuls, and the
      * RMSNorm folded into one norm and one division (see {@link LlamaWeights}).
      *
      * @param cos the RoPE cosines of each token and head, [n, heads, headDim] (1 for v heads)
      * @param sin the RoPE sines, likewise (0 for v heads)
-     * @param mask additive attention mask [g·n, keys], rows in {@link #grouped} order; null for one token that
-     *     attends to all keys
+     * @param mask additive attention mask [B, 1, g·n/B, L] or, for one sequence, [g·n, L], rows in {@link #grouped}
+     *     order; null for one token per sequence attending to all its keys
      * @param layerCache this layer's cache rows, [rows, 2·kvHeads, headDim]
      */
     private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
-            CacheWrite write, int keys, int n) {
+            CacheWrite write, Keys keys, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
         int qH = c.numHeads();
         int kvH = c.numKvHeads();
         int g = c.groupSize();
         int heads = qH + 2 * kvH;
+        int b = keys.sequences();
         PtNDArray qkv = Torch.reshape(
                 Torch.linear(normalized(h), (PtNDArray) weights.qkv[l], (PtNDArray) weights.qkvBias[l]),
                 new long[] {n, heads, hd});
@@ -288,19 +417,16 @@ public final class LlamaModel implements TargetModel {
         // have cos 1 and sin 0.
         PtNDArray roped = Torch.add(Torch.mul(qkv, cos), Torch.mul(Torch.matmul(qkv, (PtNDArray) rotateHalf), sin));
         write.into(layerCache, Torch.slice(roped, 1, qH, heads));
-        PtNDArray past = Torch.slice(layerCache, 0, 0, keys); // [keys, 2kvH, D]
-        // Views of the cache would belong to the cache's manager and pile up there: make this one, and what is
-        // derived from it, the step's.
-        past.attach(h.getManager());
-        PtNDArray keysT = Torch.permute(Torch.slice(past, 1, 0, kvH), new long[] {1, 2, 0}); // [kvH, D, keys]
-        PtNDArray values = Torch.permute(Torch.slice(past, 1, kvH, 2L * kvH), new long[] {1, 0, 2});
-        PtNDArray q = grouped(Torch.slice(roped, 1, 0, qH), n, kvH, g, hd);
-        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, g·n, keys]
+        PtNDArray past = keys.read(layerCache, h.getManager()); // [B, L, 2kvH, D]
+        PtNDArray keysT = Torch.permute(Torch.slice(past, 2, 0, kvH), new long[] {0, 2, 3, 1}); // [B, kvH, D, L]
+        PtNDArray values = Torch.permute(Torch.slice(past, 2, kvH, 2L * kvH), new long[] {0, 2, 1, 3});
+        PtNDArray q = grouped(Torch.slice(roped, 1, 0, qH), b, n / b, kvH, g, hd);
+        PtNDArray scores = Torch.matmul(q, keysT); // [B, kvH, g·n/B, L]
         if (mask != null) {
             scores = Torch.add(scores, mask);
         }
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), n, kvH, g, hd);
+        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), b, n / b, kvH, g, hd);
         h = Torch.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
         PtNDArray gu = Torch.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
         int inter = c.intermediateSize();
@@ -311,25 +437,26 @@ public final class LlamaModel implements TargetModel {
     }
 
     /**
-     * Queries [n, qH, D] grouped under the kv head they share (HF's repeat_kv order), rows ordered (group, token):
-     * [kvH, g·n, D]. A single token needs no permute, and single tokens are every step of plain decoding.
+     * Queries [B·t, qH, D] of B sequences of t tokens, grouped under the kv head they share (HF's repeat_kv order),
+     * rows ordered (group, token): [B, kvH, g·t, D]. One token per sequence needs no permute, and single tokens are
+     * every step of plain decoding.
      */
-    private static PtNDArray grouped(PtNDArray q, int n, int kvH, int g, int hd) {
-        if (n == 1) {
-            return Torch.reshape(q, new long[] {kvH, g, hd});
+    private static PtNDArray grouped(PtNDArray q, int b, int t, int kvH, int g, int hd) {
+        if (t == 1) {
+            return Torch.reshape(q, new long[] {b, kvH, g, hd});
         }
-        return Torch.reshape(Torch.permute(Torch.reshape(q, new long[] {n, kvH, g, hd}),
-                new long[] {1, 2, 0, 3}), new long[] {kvH, (long) g * n, hd});
+        return Torch.reshape(Torch.permute(Torch.reshape(q, new long[] {b, t, kvH, g, hd}),
+                new long[] {0, 2, 3, 1, 4}), new long[] {b, kvH, (long) g * t, hd});
     }
 
-    /** The inverse of {@link #grouped}: attention outputs [kvH, g·n, D] back to token rows [n, qH·D]. */
-    private static PtNDArray ungrouped(PtNDArray o, int n, int kvH, int g, int hd) {
+    /** The inverse of {@link #grouped}: attention outputs [B, kvH, g·t, D] back to token rows [B·t, qH·D]. */
+    private static PtNDArray ungrouped(PtNDArray o, int b, int t, int kvH, int g, int hd) {
         long width = (long) kvH * g * hd;
-        if (n == 1) {
-            return Torch.reshape(o, new long[] {1, width});
+        if (t == 1) {
+            return Torch.reshape(o, new long[] {b, width});
         }
-        return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {kvH, g, n, hd}),
-                new long[] {2, 0, 1, 3}), new long[] {n, width});
+        return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {b, kvH, g, t, hd}),
+                new long[] {0, 3, 1, 2, 4}), new long[] {(long) b * t, width});
     }
 
     /**
@@ -345,6 +472,10 @@ public final class LlamaModel implements TargetModel {
     @Override
     public void close() {
         synchronized (this) {
+            if (batch != null) {
+                batch.close();
+                slots.close();
+            }
             if (graphs != null) {
                 graphs.close();
             }

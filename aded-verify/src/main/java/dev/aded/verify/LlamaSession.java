@@ -16,7 +16,8 @@ import dev.aded.core.TreeLogits;
  * <p>Prefill runs eagerly. Tree steps replay CUDA graphs when the model has them (a GPU with the native helper,
  * see {@link GraphedSteps}): the session then borrows a cache from the model's {@link GraphPool} and gives it back
  * when it closes. Otherwise, and after a failed capture, steps run eagerly, issuing the pass operation by
- * operation. Every eager step's temporaries live in a sub-manager that the next step closes, so native memory
+ * operation. In a batching model ({@link KvSlots}) the session's cache is a slot of the batch's, and its tree steps
+ * run through {@link BatchedSteps}, alone or with other sessions' trees. Every eager step's temporaries live in a sub-manager that the next step closes, so native memory
  * stays flat however long the generation.
  */
 final class LlamaSession implements ModelSession, TreeLogits {
@@ -27,6 +28,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     private final NDManager manager;
     private final GraphPool pool;
     private final GraphedSteps graphed;
+    private final KvSlots slots;
+    private final int slot;
     private final KvCache kv;
     private final PtNDArray zeros;
     private final int capacity;
@@ -34,17 +37,31 @@ final class LlamaSession implements ModelSession, TreeLogits {
 
     private NDManager step;
     private PtNDArray logits;
+    /** The row of {@link #logits} that holds node 0: past the earlier sequences of a batch. */
+    private int logitsRow;
     private int[] argmax = new int[0];
     private int lastSize;
     private boolean closed;
 
+    /** A session of its own cache, with graphs when {@code pool} lends a graph-carrying one. */
     LlamaSession(LlamaModel model, int capacity, GraphPool pool) {
+        this(model, capacity, pool, null, -1);
+    }
+
+    /** A session on {@code slot} of a batch's caches. */
+    LlamaSession(LlamaModel model, int capacity, KvSlots slots, int slot) {
+        this(model, capacity, null, slots, slot);
+    }
+
+    private LlamaSession(LlamaModel model, int capacity, GraphPool pool, KvSlots slots, int slot) {
         this.model = model;
         this.capacity = capacity;
         this.pool = pool;
+        this.slots = slots;
+        this.slot = slot;
         this.graphed = pool == null ? null : pool.borrow(capacity);
         try {
-            this.kv = graphed != null ? graphed.kv : new KvCache(model, capacity);
+            this.kv = slots != null ? slots.region(slot) : graphed != null ? graphed.kv : new KvCache(model, capacity);
         } catch (RuntimeException e) {
             giveBack();
             throw e;
@@ -57,6 +74,19 @@ final class LlamaSession implements ModelSession, TreeLogits {
             throw DeviceMemory.translate(e, "the attention mask of a session of " + capacity + " tokens",
                     model.device);
         }
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    LlamaModel model() {
+        return model;
+    }
+
+    /** The batch slot this session's cache is, or -1 for a cache of its own. */
+    int slot() {
+        return slot;
     }
 
     @Override
@@ -96,6 +126,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
     @Override
     public TreeLogits forward(DraftTree tree) {
         checkOpen();
+        if (slots != null) {
+            return model.forwardAll(new ModelSession[] {this}, new DraftTree[] {tree}, 1)[0];
+        }
         int n = tree.size();
         if (n > capacity - cached) {
             throw new IllegalStateException("a tree of " + n + " nodes does not fit the session's cache (" + cached
@@ -120,6 +153,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
         }
+        logitsRow = 0;
         try {
             logits = graphed != null && pool.usable() ? replay(ids, depths, treeMask, n) : null;
             if (logits == null) {
@@ -134,6 +168,19 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         lastSize = n;
         return this;
+    }
+
+    /** Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}. */
+    void batched(PtNDArray batchLogits, int row, int[] batchArgmax, int n) {
+        checkOpen();
+        newStep();
+        if (argmax.length < n) {
+            argmax = new int[Math.max(n, 2 * argmax.length)];
+        }
+        System.arraycopy(batchArgmax, row, argmax, 0, n);
+        logits = batchLogits;
+        logitsRow = row;
+        lastSize = n;
     }
 
     /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
@@ -155,7 +202,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
         float[] input = new float[n * (1 + heads) + n * n];
-        encodeTokens(input, ids, depths, n, n, cached, c);
+        encodeTokens(input, 0, n, ids, depths, n, n, cached, c);
         System.arraycopy(treeMask, 0, input, n * (1 + heads), n * n);
         // Thread-local in PyTorch: set on the thread that runs the step.
         Torch.noGrad();
@@ -163,14 +210,17 @@ final class LlamaSession implements ModelSession, TreeLogits {
         PtNDArray tokens = asIds(all, 0, n, model.device);
         PtNDArray rows = Torch.reshape(asIds(all, n, n + (long) n * heads, model.device), new long[] {n, heads});
         PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
-        return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n), cached + n, n, wantLogits);
+        return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n),
+                LlamaModel.Keys.prefix(cached + n, c), n, wantLogits);
     }
 
     /**
-     * Writes the token ids [nodes] and RoPE table rows [nodes·heads] of a step into {@code input}: node i of n at
-     * position {@code cached + depths[i]}; nodes past n (padding of a graph bucket) get token 0 at position 0.
+     * Writes the token ids [nodes] and RoPE table rows [nodes·heads] of a step into {@code input} at
+     * {@code idsAt} and {@code ropeAt}: node i of n at position {@code cached + depths[i]}; nodes past n (padding of
+     * a graph bucket) get token 0 at position 0.
      */
-    static void encodeTokens(float[] input, int[] ids, int[] depths, int n, int nodes, int cached, LlamaConfig c) {
+    static void encodeTokens(float[] input, int idsAt, int ropeAt, int[] ids, int[] depths, int n, int nodes,
+            int cached, LlamaConfig c) {
         int heads = c.numHeads() + 2 * c.numKvHeads();
         int qk = c.numHeads() + c.numKvHeads();
         for (int i = 0; i < nodes; i++) {
@@ -179,9 +229,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
                 throw new IllegalStateException("position " + pos + " is past the model's context of "
                         + c.maxPositions());
             }
-            input[i] = i < n ? ids[i] : 0;
+            input[idsAt + i] = i < n ? ids[i] : 0;
             for (int h = 0; h < heads; h++) {
-                input[nodes + i * heads + h] = 2L * pos + (h < qk ? 0 : 1);
+                input[ropeAt + i * heads + h] = 2L * pos + (h < qk ? 0 : 1);
             }
         }
     }
@@ -255,7 +305,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     @Override
     public void logits(int node, float[] out) {
         checkNode(node);
-        PtNDArray row = Torch.index(logits, new long[] {node, 0}, new long[] {node + 1, model.vocabSize()},
+        int at = logitsRow + node;
+        PtNDArray row = Torch.index(logits, new long[] {at, 0}, new long[] {at + 1, model.vocabSize()},
                 (PtNDManager) step);
         float[] values = row.toType(DataType.FLOAT32, false).toFloatArray();
         System.arraycopy(values, 0, out, 0, values.length);
@@ -277,6 +328,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
         if (graphed != null) {
             pool.giveBack(graphed);
         }
+        if (slots != null) {
+            slots.giveBack(slot);
+        }
     }
 
     @Override
@@ -286,11 +340,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
             if (manager != null) {
                 manager.close();
             }
-            if (graphed != null) {
-                giveBack();
-            } else if (kv != null) {
-                kv.close();
+            if (kv != null && graphed == null) {
+                kv.close(); // its own cache, or the views of its slot
             }
+            giveBack();
         }
     }
 }

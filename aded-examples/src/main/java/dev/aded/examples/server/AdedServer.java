@@ -2,7 +2,9 @@ package dev.aded.examples.server;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.aded.core.Admission;
 import dev.aded.core.Cancellation;
+import dev.aded.core.GeneratorBusyException;
 import dev.aded.core.Generator;
 import dev.aded.core.TextListener;
 import java.io.IOException;
@@ -173,7 +175,7 @@ public final class AdedServer implements AutoCloseable {
         Backend.Job job = backend.prepare(r);
         Reply reply = new Reply(response, r.stream(), chat, backend.modelId());
         Cancellation cancellation = new Cancellation();
-        try (Admission.Ticket ticket = admission.enter()) {
+        try (Admission.Ticket ticket = enter()) {
             ticket.awaitTurn(reply::beat);
             metrics.prompt(job.promptTokens());
             List<Backend.Outcome> outcomes = new ArrayList<>();
@@ -225,6 +227,14 @@ public final class AdedServer implements AutoCloseable {
                 throw internal;
             }
             return failStarted(reply, callback, internal);
+        }
+    }
+
+    private Admission.Ticket enter() {
+        try {
+            return admission.enter();
+        } catch (GeneratorBusyException e) {
+            throw new ApiException(429, "rate_limit_exceeded", "queue_full", null, "the server is " + e.getMessage());
         }
     }
 

@@ -1,0 +1,216 @@
+package dev.aded.verify;
+
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import dev.aded.core.DraftTree;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * One forward pass over the trees of several sessions of a batch ({@link KvSlots}): each sequence's nodes sit at
+ * their own positions, write their keys and values into their own slot, and attend to their own past and to
+ * their ancestors in their own tree. Sequences are padded to one node count, so the pass is B sequences of
+ * {@code nodes} nodes; each attends to {@code past} keys gathered from its slot (closed past its length) followed
+ * by its tree's rows (the tree's own mask). Eager on the CPU; on a GPU with the graph helper, replayed as CUDA graphs
+ * bucketed by (sequences, nodes, past keys), as vLLM captures decode per batch size.
+ *
+ * <p>The step's input, one float tensor: token ids [B·N], RoPE rows [B·N·heads], rows to write [B·N], rows to
+ * attend [B·(P + N)], past lengths [B], tree masks [B·N·N]. Padding nodes (and padding sequences of a graph
+ * bucket) write to the spare row and attend to themselves only.
+ */
+final class BatchedSteps implements AutoCloseable {
+    private final LlamaModel model;
+    private final KvSlots slots;
+    private final GraphPool pool;
+    private final GraphBuckets graphs;
+    private final NDManager manager;
+    private NDManager step;
+    private float[] input = new float[0];
+    private int[] argmax = new int[0];
+    private int[] ids = new int[0];
+    private int[] depths = new int[0];
+
+    /** @param pool the model's graph pool, or null to run eagerly */
+    BatchedSteps(LlamaModel model, KvSlots slots, GraphPool pool) {
+        this.model = model;
+        this.slots = slots;
+        this.pool = pool;
+        this.manager = slots.kv.manager.newSubManager();
+        this.graphs = pool == null ? null : new GraphBuckets(pool, manager);
+    }
+
+    /** Graphs captured so far. */
+    int graphs() {
+        return graphs == null ? 0 : graphs.size();
+    }
+
+    /** Verifies {@code trees[i]} on {@code sessions[i]} for i below {@code count}, all in one pass. */
+    void forward(LlamaSession[] sessions, DraftTree[] trees, int count) {
+        int maxNodes = 1;
+        int maxPast = 1;
+        for (int i = 0; i < count; i++) {
+            int n = trees[i].size();
+            int cached = sessions[i].cachedLength();
+            if (n > sessions[i].capacity() - cached) {
+                throw new IllegalStateException("a tree of " + n + " nodes does not fit the session's cache ("
+                        + cached + " of " + sessions[i].capacity() + " used)");
+            }
+            maxNodes = Math.max(maxNodes, n);
+            maxPast = Math.max(maxPast, cached);
+        }
+        boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
+        int b = graphed ? batchBucket(count) : count;
+        int nodes = graphed ? GraphedSteps.ceilPow2(maxNodes) : maxNodes;
+        int past = graphed ? Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)))
+                : maxPast;
+        int size = encode(sessions, trees, count, b, nodes, past);
+        if (argmax.length < b * nodes) {
+            argmax = new int[Math.max(b * nodes, 2 * argmax.length)];
+        }
+        PtNDArray logits = null;
+        try {
+            if (graphed) {
+                logits = replay(size, b, nodes, past);
+            }
+            if (logits == null) {
+                logits = eager(size, b, nodes, past);
+            }
+        } catch (EngineException e) {
+            throw DeviceMemory.translate(e, "a forward pass over " + count + " trees of up to " + maxNodes
+                    + " nodes", model.device);
+        }
+        for (int i = 0; i < count; i++) {
+            sessions[i].batched(logits, i * nodes, argmax, trees[i].size());
+        }
+    }
+
+    /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
+    private PtNDArray replay(int size, int b, int nodes, int past) {
+        long key = ((long) b << 40) | ((long) nodes << 24) | past;
+        try {
+            return graphs.run(key, input, size, (in, scope) -> pass(in, b, nodes, past, scope), argmax, b * nodes);
+        } catch (CudaGraphs.GraphException | EngineException e) {
+            pool.failed(e);
+            return null;
+        }
+    }
+
+    private PtNDArray eager(int size, int b, int nodes, int past) {
+        if (step != null) {
+            step.close();
+        }
+        step = manager.newSubManager();
+        // Thread-local in PyTorch: set on the thread that runs the step.
+        Torch.noGrad();
+        PtNDArray in = (PtNDArray) step.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
+        PtNDArray[] out = pass(in, b, nodes, past, step);
+        long[] best = out[1].toLongArray();
+        for (int i = 0; i < best.length; i++) {
+            argmax[i] = (int) best[i];
+        }
+        return out[0];
+    }
+
+    /** The batch's input, laid out as the class comment says; returns its length. */
+    private int encode(LlamaSession[] sessions, DraftTree[] trees, int count, int b, int nodes, int past) {
+        LlamaConfig c = model.config;
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        int n = b * nodes;
+        int keys = past + nodes;
+        int writeAt = n * (1 + heads);
+        int keysAt = writeAt + n;
+        int pastAt = keysAt + b * keys;
+        int treeAt = pastAt + b;
+        int size = treeAt + b * nodes * nodes;
+        if (input.length < size) {
+            input = new float[size];
+        }
+        if (ids.length < nodes) {
+            ids = new int[nodes];
+            depths = new int[nodes];
+        }
+        Arrays.fill(input, treeAt, size, Float.NEGATIVE_INFINITY);
+        for (int s = 0; s < b; s++) {
+            boolean real = s < count;
+            DraftTree tree = real ? trees[s] : null;
+            int size0 = real ? tree.size() : 0;
+            int cached = real ? sessions[s].cachedLength() : 0;
+            int base = real ? sessions[s].slot() * slots.slotRows : 0;
+            if (real) {
+                tree.copyTokens(ids);
+                tree.copyDepths(depths);
+            }
+            LlamaSession.encodeTokens(input, s * nodes, n + s * nodes * heads, ids, depths, size0, nodes, cached, c);
+            int keyRow = keysAt + s * keys;
+            for (int j = 0; j < past; j++) {
+                input[keyRow + j] = real ? base + j : slots.spareRow;
+            }
+            for (int i = 0; i < nodes; i++) {
+                int row = i < size0 ? base + cached + i : slots.spareRow;
+                input[writeAt + s * nodes + i] = row;
+                input[keyRow + past + i] = row;
+                int maskRow = treeAt + (s * nodes + i) * nodes;
+                if (i < size0) {
+                    for (int j = 0; j < size0; j++) {
+                        if (tree.isAncestorOrSelf(j, i)) {
+                            input[maskRow + j] = 0f;
+                        }
+                    }
+                } else {
+                    input[maskRow + i] = 0f;
+                }
+            }
+            input[pastAt + s] = cached;
+        }
+        return size;
+    }
+
+    /** The pass over a batch's input: what both the eager step and the captured graph run. */
+    private PtNDArray[] pass(PtNDArray in, int b, int nodes, int past, NDManager scope) {
+        LlamaConfig c = model.config;
+        int heads = c.numHeads() + 2 * c.numKvHeads();
+        long n = (long) b * nodes;
+        long keys = past + nodes;
+        ai.djl.Device device = model.device;
+        PtNDArray all = Torch.slice(in, 0, 0, in.getShape().get(0));
+        all.attach(scope);
+        PtNDArray tokens = LlamaSession.asIds(all, 0, n, device);
+        PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, n * (1 + heads), device), new long[] {n, heads});
+        long writeAt = n * (1 + heads);
+        PtNDArray writeRows = LlamaSession.asIds(all, writeAt, writeAt + n, device);
+        long keysAt = writeAt + n;
+        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, keysAt, keysAt + b * keys, device),
+                new long[] {b, keys});
+        long pastAt = keysAt + b * keys;
+        PtNDArray lengths = LlamaSession.asIds(all, pastAt, pastAt + b, device);
+        long treeAt = pastAt + b;
+        PtNDArray tree = Torch.reshape(Torch.to(Torch.slice(all, 0, treeAt, treeAt + n * nodes), model.dtype,
+                device), new long[] {b, nodes, nodes});
+        PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, past); // [B, P]
+        pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {b, 1, past}), new long[] {1, nodes, 1});
+        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
+        int g = c.groupSize();
+        if (g > 1) {
+            mask = Torch.tile(mask, new long[] {1, g, 1});
+        }
+        mask = Torch.reshape(mask, new long[] {b, 1, (long) g * nodes, keys});
+        PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
+                LlamaModel.Keys.gathered(keyRows, b, (int) keys, slots.spareRow + 1, c), (int) n, true);
+        return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
+    }
+
+    /** Sequences a graph bucket holds: powers of two up to 8, then multiples of 8 (padding costs whole sequences). */
+    static int batchBucket(int count) {
+        return count <= 8 ? GraphedSteps.ceilPow2(count) : (count + 7) / 8 * 8;
+    }
+
+    @Override
+    public void close() {
+        if (graphs != null) {
+            graphs.close();
+        }
+        manager.close();
+    }
+}

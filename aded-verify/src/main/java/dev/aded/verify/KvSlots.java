@@ -1,0 +1,77 @@
+package dev.aded.verify;
+
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import java.util.BitSet;
+
+/**
+ * The KV caches of a batching model: one cache of {@code slots × slotRows} rows plus a spare last row that padding
+ * nodes write to, and a session per slot. One block, so that one pass can gather the keys of any set of sessions
+ * (vLLM pages its cache into blocks for the same reason; fixed slots as long as a session may grow trade memory for
+ * never moving a sequence). A session is admitted by taking a free slot; the generator's admission queue makes
+ * callers wait for one.
+ */
+final class KvSlots implements AutoCloseable {
+    final KvCache kv;
+    final int slots;
+    final int slotRows;
+    /** The spare row: padding nodes write here, and nothing real reads it. */
+    final int spareRow;
+    /**
+     * [slotRows + 1, slotRows] additive masks by length: row c opens the first c keys of a slot, closes the rest, so
+     * that one gather gives each sequence of a batch its own past.
+     */
+    final PtNDArray pastMasks;
+    private final NDManager manager;
+    private final BitSet free = new BitSet();
+
+    KvSlots(LlamaModel model, int slots, int slotRows) {
+        if (slots < 1 || slotRows < 1 || slotRows > model.maxContext()) {
+            throw new IllegalArgumentException("a batch needs at least 1 slot of 1 to " + model.maxContext()
+                    + " tokens, got " + slots + " of " + slotRows);
+        }
+        this.slots = slots;
+        this.slotRows = slotRows;
+        this.spareRow = slots * slotRows;
+        this.kv = new KvCache(model, spareRow + 1);
+        this.manager = kv.manager.newSubManager();
+        try {
+            float[] masks = new float[(slotRows + 1) * slotRows];
+            for (int c = 0; c <= slotRows; c++) {
+                java.util.Arrays.fill(masks, c * slotRows + c, (c + 1) * slotRows, Float.NEGATIVE_INFINITY);
+            }
+            this.pastMasks = (PtNDArray) manager.create(masks, new Shape(slotRows + 1, slotRows))
+                    .toType(model.dtype, false);
+        } catch (EngineException e) {
+            kv.close();
+            throw DeviceMemory.translate(e, "the past masks of a batch of " + slotRows + "-token slots",
+                    model.device);
+        }
+        free.set(0, slots);
+    }
+
+    /** A free slot, or -1 when every slot is taken. */
+    synchronized int take() {
+        int slot = free.nextSetBit(0);
+        if (slot >= 0) {
+            free.clear(slot);
+        }
+        return slot;
+    }
+
+    synchronized void giveBack(int slot) {
+        free.set(slot);
+    }
+
+    /** The cache rows of {@code slot}, as views. */
+    KvCache region(int slot) {
+        return kv.region(slot * slotRows, slotRows);
+    }
+
+    @Override
+    public void close() {
+        kv.close();
+    }
+}

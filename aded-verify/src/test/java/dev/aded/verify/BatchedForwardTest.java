@@ -1,0 +1,151 @@
+package dev.aded.verify;
+
+import static dev.aded.verify.TreeForwardTest.argmax;
+import static dev.aded.verify.TreeForwardTest.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.aded.core.DraftTree;
+import dev.aded.core.ModelSession;
+import dev.aded.core.TreeLogits;
+import dev.aded.core.text.Tokenizer;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
+ * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
+ * beside the batch.
+ */
+class BatchedForwardTest {
+    private static LlamaModel single;
+    private static LlamaModel batching;
+    private static int[][] prompts;
+
+    @BeforeAll
+    static void load() {
+        single = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        batching = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        batching.batching(3, 160);
+        try (Tokenizer t = Tokenizer.load(TreeForwardTest.MODEL)) {
+            prompts = new int[][] {
+                t.encode("def binary_search(items, target):\n    lo, hi = 0, len(items) - 1\n"),
+                t.encode("import os\n"),
+                t.encode("class Graph:\n    def __init__(self):\n        self.nodes = {}\n        self.edges = []\n"),
+                t.encode("x = 1"),
+            };
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        single.close();
+        batching.close();
+    }
+
+    @Test
+    void treesOfSeveralSessionsInOnePassMatchTheirOwnSessions() {
+        Random random = new Random(5);
+        int[] sizes = {1, 9, 23, 4};
+        int count = prompts.length; // 3 slots: the fourth session runs outside the batch
+        ModelSession[] batched = new ModelSession[count];
+        ModelSession[] alone = new ModelSession[count];
+        DraftTree[] trees = new DraftTree[count];
+        try {
+            for (int i = 0; i < count; i++) {
+                batched[i] = batching.newSession(prompts[i].length + 64);
+                alone[i] = single.newSession(prompts[i].length + 64);
+                batched[i].prefill(prompts[i], 0, prompts[i].length - 1);
+                alone[i].prefill(prompts[i], 0, prompts[i].length - 1);
+            }
+            assertTrue(batching.stepMode().contains("batching 3 slots"), batching.stepMode());
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < count; i++) {
+                    int last = round == 0 ? prompts[i][prompts[i].length - 1] : 11 + round;
+                    trees[i] = randomTree(random, last, sizes[(i + round) % sizes.length]);
+                }
+                TreeLogits[] out = batching.forwardAll(batched, trees, count);
+                for (int i = 0; i < count; i++) {
+                    TreeLogits own = alone[i].forward(trees[i]);
+                    compare(own, out[i], trees[i], "round " + round + ", session " + i);
+                }
+                // Each keeps a different path: the deepest node's, so that commits move rows within each slot.
+                for (int i = 0; i < count; i++) {
+                    int[] path = pathToDeepest(trees[i]);
+                    batched[i].commit(path, path.length);
+                    alone[i].commit(path, path.length);
+                    assertEquals(alone[i].cachedLength(), batched[i].cachedLength());
+                }
+            }
+        } finally {
+            for (int i = 0; i < count; i++) {
+                if (batched[i] != null) {
+                    batched[i].close();
+                }
+                if (alone[i] != null) {
+                    alone[i].close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aClosedSessionGivesItsSlotToTheNext() {
+        for (int i = 0; i < 5; i++) {
+            ModelSession[] open = new ModelSession[3];
+            for (int s = 0; s < 3; s++) {
+                open[s] = batching.newSession(100);
+                assertTrue(((LlamaSession) open[s]).slot() >= 0, "session " + s + " of round " + i + " has no slot");
+            }
+            for (ModelSession s : open) {
+                s.close();
+            }
+        }
+        try (ModelSession tooLong = batching.newSession(161)) {
+            assertEquals(-1, ((LlamaSession) tooLong).slot(), "a session longer than a slot runs outside the batch");
+        }
+    }
+
+    private static void compare(TreeLogits expected, TreeLogits actual, DraftTree tree, String what) {
+        float[] want = new float[single.vocabSize()];
+        float[] got = new float[single.vocabSize()];
+        for (int node = 0; node < tree.size(); node++) {
+            expected.logits(node, want);
+            actual.logits(node, got);
+            assertClose(want, got, 1e-3f, what + ", node " + node);
+            assertEquals(argmax(want), actual.argmax(node), what + ", argmax of node " + node);
+            assertEquals(expected.argmax(node), actual.argmax(node), what + ", argmax of node " + node);
+        }
+    }
+
+    private static DraftTree randomTree(Random random, int root, int size) {
+        DraftTree tree = new DraftTree(size);
+        tree.reset(root);
+        while (tree.size() < size) {
+            int parent = random.nextInt(tree.size());
+            int token = 3 + random.nextInt(single.vocabSize() - 3);
+            if (tree.child(parent, token) < 0) {
+                tree.add(parent, token, 0.5f);
+            }
+        }
+        return tree;
+    }
+
+    private static int[] pathToDeepest(DraftTree tree) {
+        int deepest = 0;
+        for (int n = 1; n < tree.size(); n++) {
+            if (tree.depth(n) > tree.depth(deepest)) {
+                deepest = n;
+            }
+        }
+        int[] path = new int[tree.depth(deepest) + 1];
+        for (int n = deepest; n > 0; n = tree.parent(n)) {
+            path[tree.depth(n)] = n;
+        }
+        return Arrays.copyOf(path, path.length);
+    }
+}
