@@ -2,8 +2,9 @@
 # Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
 # build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
 #
-#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [smoke] [datastore] [bench] [bench-no-corpus] [bench-f32]
-#                                      [bench-best-first] [forward] [reference] [peers] ...
+#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [batch-check] [smoke] [datastore] [bench] [bench-no-corpus]
+#                                      [bench-f32] [bench-best-first] [bench-concurrency] [batch-forward] [forward]
+#                                      [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
@@ -73,7 +74,7 @@ for step in $steps; do
         --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
-    bench|bench-f32|bench-best-first|bench-no-corpus)
+    bench|bench-f32|bench-best-first|bench-no-corpus|bench-concurrency)
       ds=$work/python.aded
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
@@ -98,6 +99,24 @@ for step in $steps; do
         --drafter best-first --max-new-tokens 128 --json "$out/bench-gpu-best-first.json" 2>&1 \
         | tee "$out/bench-gpu-best-first.txt"
       ;;
+    batch-check)
+      # batched passes (graphs per batch bucket) against each session's own pass, f16 and f32
+      for dtype in f16 f32; do
+        "${java[@]}" dev.aded.verify.BatchCheck "$model" $dtype 2>&1 | tee "$out/batch-check-$dtype.txt" \
+          || echo "batch-check $dtype: FAILED (the steps after it still run)"
+      done
+      ;;
+    batch-forward)
+      # one pass over B sequences of 1 and 16 nodes against one sequence's, 7B shape and code-15m
+      "${java[@]}" dev.aded.verify.bench.BatchBench random7b gpu 512 1,4,16,64 1,16 2>&1 | tee "$out/batch-7b.txt"
+      "${java[@]}" dev.aded.verify.bench.BatchBench "$model" gpu 512 1,4,16,64 1,16 2>&1 | tee "$out/batch-15m.txt"
+      ;;
+    bench-concurrency)
+      # N concurrent streams over the dev prompts, each mode against its own single-stream run
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
+        --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} --json "$out/bench-concurrency.json" 2>&1 \
+        | tee "$out/bench-concurrency.txt"
+      ;;
     forward)
       # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
       for steps_mode in ${ADED_FORWARD_MODES:-graphs eager}; do
@@ -117,8 +136,7 @@ for step in $steps; do
       python3 "$root/aded-examples/gpu/peers.py" "$model" "$prompts" 128 ${ADED_PEER_PROMPTS:-} 2>&1 \
         | grep -v Warning | tee "$out/peers.txt"
       ;;
-    *) echo "unknown step '$step': expected helper, graphs, smoke, datastore, bench, bench-no-corpus, bench-f32," \
-         "bench-best-first," \
-         "forward, reference or peers" >&2; exit 2 ;;
+    *) echo "unknown step '$step': expected helper, graphs, batch-check, smoke, datastore, bench, bench-no-corpus," \
+         "bench-f32, bench-best-first, bench-concurrency, batch-forward, forward, reference or peers" >&2; exit 2 ;;
   esac
 done

@@ -330,6 +330,11 @@ public final class Generator implements AutoCloseable {
         return cost;
     }
 
+    /** The admission that bounds running and waiting generations, or null when they are unbounded. */
+    public Admission admission() {
+        return admission;
+    }
+
     /** The mode a config with no mode of its own runs in. */
     public Mode defaultMode() {
         return datastoreDrafters != null ? Mode.ADED : Mode.AR;

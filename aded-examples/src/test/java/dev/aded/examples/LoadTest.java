@@ -32,8 +32,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Sixteen threads share one model and one datastore for 320 generations (dev prompts; aded, pld and ar; greedy and
- * seeded sampling). Every output must equal the single-threaded output of the same call, the adaptive counts must
+ * Sixteen threads share one batching model (16 slots, see {@link LlamaModel#batching}) and one datastore for 320
+ * generations (dev prompts; aded, pld and ar; greedy and seeded sampling), their trees verified together in shared
+ * forward passes. Every output must equal the single-stream output of the same call, the passes must have batched, the adaptive counts must
  * hold every token the aded generations fed back, counted one by one, no tensor may outlive its generation,
  * resident native memory must level off rather than grow with the work, and what the threads took must come back
  * when they end.
@@ -80,7 +81,8 @@ class LoadTest {
                 Datastore datastore = Datastore.open(EmbeddedModel.DATASTORE)) {
             List<String> prompts = EmbeddedModel.devPrompts().subList(0, PROMPTS);
             AdaptiveCounts counts = new AdaptiveCounts(datastore);
-            Generator generator = Generator.builder(model, tokenizer)
+            model.batching(THREADS, model.maxContext());
+            Generator generator = Generator.builder(model, tokenizer).admission(THREADS, GENERATIONS)
                     .drafter(ContextLookup.around(new BestFirstDrafterFactory(counts))).build();
             List<Call> kinds = new ArrayList<>();
             for (boolean sampled : new boolean[] {false, true}) {
@@ -119,6 +121,7 @@ class LoadTest {
                     resident[r + 1] = NativeMemory.residentKb();
                 }
                 long fed = 0;
+                double batched = 0;
                 for (int i = 0; i < calls.size(); i++) {
                     Call c = calls.get(i);
                     GenerationResult want = expected.get(c);
@@ -128,7 +131,11 @@ class LoadTest {
                     assertEquals(want.text(), got.text(), "call " + i + " " + c);
                     // Decoding feeds every token it appends (all but EOS) to the aded drafter's counts, no other.
                     fed += c.mode() == Mode.ADED ? got.tokens().length : 0;
+                    batched = Math.max(batched, got.stats().meanSequencesPerStep());
                 }
+                System.out.println("LoadTest most generations per pass, averaged over one generation's steps: "
+                        + batched);
+                assertTrue(batched > 2, "16 threads never shared a pass: " + batched + " generations per pass");
                 assertEquals(observedBefore + fed, counts.observedTokens(), "tokens fed back to the adaptive counts");
                 Long2IntOpenHashMap learnedAfter = learned(counts, fedTrigrams);
                 for (Long2IntMap.Entry e : fedTrigrams.long2IntEntrySet()) {

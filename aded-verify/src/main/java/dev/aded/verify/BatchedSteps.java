@@ -181,8 +181,7 @@ final class BatchedSteps implements AutoCloseable {
         long writeAt = n * (1 + heads);
         PtNDArray writeRows = LlamaSession.asIds(all, writeAt, writeAt + n, device);
         long keysAt = writeAt + n;
-        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, keysAt, keysAt + b * keys, device),
-                new long[] {b, keys});
+        PtNDArray keyRows = LlamaSession.asIds(all, keysAt, keysAt + b * keys, device);
         long pastAt = keysAt + b * keys;
         PtNDArray lengths = LlamaSession.asIds(all, pastAt, pastAt + b, device);
         long treeAt = pastAt + b;
@@ -190,14 +189,13 @@ final class BatchedSteps implements AutoCloseable {
                 device), new long[] {b, nodes, nodes});
         PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, past); // [B, P]
         pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {b, 1, past}), new long[] {1, nodes, 1});
-        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
+        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N], → [B, g·N, P + N]
         int g = c.groupSize();
         if (g > 1) {
             mask = Torch.tile(mask, new long[] {1, g, 1});
         }
-        mask = Torch.reshape(mask, new long[] {b, 1, (long) g * nodes, keys});
         PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.gathered(keyRows, b, (int) keys, slots.spareRow + 1, c), (int) n, true);
+                LlamaModel.Keys.gathered(keyRows, b, (int) keys, c), (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 

@@ -7,15 +7,17 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 
 /**
- * One sequence's keys and values for every layer: a tensor {@code [layers, rows, 2·kvHeads, headDim]},
- * position-major, so a step writes its new rows with one in-place assignment per layer and keeping an accepted
- * node is one row copy for all layers at once.
+ * Keys and values for every layer: a tensor {@code [layers, 2·kvHeads, rows, headDim]}, head-major, so that the
+ * keys of a head are rows of one matrix: attention multiplies them in place, and a batch's keys gathered from many
+ * sequences' rows come out as {@code [heads, sequences, rows, headDim]}, a layout batched matmuls read without
+ * another copy. A step writes its new rows with one in-place assignment per layer; keeping an accepted node is one
+ * copy of that row for all layers and heads at once.
  */
 final class KvCache implements AutoCloseable {
 
     final NDManager manager;
     final PtNDArray cache;
-    /** Views of {@link #cache}, one per layer: {@code [rows, 2·kvHeads, headDim]}. */
+    /** Views of {@link #cache}, one per layer: {@code [2·kvHeads, rows, headDim]}. */
     final PtNDArray[] layers;
     final int rows;
 
@@ -23,7 +25,7 @@ final class KvCache implements AutoCloseable {
         LlamaConfig c = model.config;
         this.rows = rows;
         this.manager = model.manager.newSubManager();
-        Shape shape = new Shape(c.numLayers(), rows, 2L * c.numKvHeads(), c.headDim());
+        Shape shape = new Shape(c.numLayers(), 2L * c.numKvHeads(), rows, c.headDim());
         try {
             this.cache = (PtNDArray) manager.zeros(shape, model.dtype);
             this.layers = new PtNDArray[c.numLayers()];
@@ -41,11 +43,11 @@ final class KvCache implements AutoCloseable {
     private KvCache(KvCache whole, int start, int rows) {
         this.rows = rows;
         this.manager = whole.manager.newSubManager();
-        this.cache = Torch.slice(whole.cache, 1, start, start + (long) rows);
+        this.cache = Torch.slice(whole.cache, 2, start, start + (long) rows);
         cache.attach(manager);
         this.layers = new PtNDArray[whole.layers.length];
         for (int l = 0; l < layers.length; l++) {
-            layers[l] = Torch.slice(whole.layers[l], 0, start, start + (long) rows);
+            layers[l] = Torch.slice(whole.layers[l], 1, start, start + (long) rows);
             layers[l].attach(manager);
         }
     }
@@ -57,8 +59,9 @@ final class KvCache implements AutoCloseable {
 
     /** Copies row {@code src} of every layer to row {@code dst}. */
     void copyRow(int src, int dst) {
-        try (PtNDArray row = Torch.slice(cache, 1, src, src + 1)) {
-            Torch.set(cache, row, new long[] {0, dst}, new long[] {layers.length, dst + 1});
+        try (PtNDArray row = Torch.slice(cache, 2, src, src + 1)) {
+            long heads = cache.getShape().get(1);
+            Torch.set(cache, row, new long[] {0, 0, dst}, new long[] {layers.length, heads, dst + 1});
         }
     }
 

@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TargetModel;
@@ -309,14 +310,22 @@ public final class LlamaModel implements TargetModel {
         PtNDArray cos = Torch.slice(rope, 2, 0, hd);
         PtNDArray sin = Torch.slice(rope, 2, hd, 2L * hd);
         PtNDArray h = Torch.embedding(tokens, (PtNDArray) weights.embed);
+        NDManager step = h.getManager();
         for (int l = 0; l < c.numLayers(); l++) {
-            h = layer(l, h, cos, sin, mask, kv.layers[l], write, keys, n);
+            // A layer's temporaries (its gathered keys above all, hundreds of MB for a batch of 7B sequences) go
+            // when it ends, not with the step: results land in their first operand's manager, so the layer's input
+            // moves into a scope of its own, and only its output moves back.
+            try (NDManager scope = step.newSubManager()) {
+                h.attach(scope);
+                h = layer(l, h, cos, sin, mask, kv.layers[l], write, keys, n);
+                h.attach(step);
+            }
         }
         return wantLogits ? Torch.linear(normalized(h), (PtNDArray) weights.lmHead, null) : null;
     }
 
     /**
-     * The cache rows a pass attends to, as {@code [B, L, 2·kvHeads, headDim]}: B sequences of n / B nodes each, L
+     * The cache rows a pass attends to, as {@code [2·kvHeads, B, L, headDim]}: B sequences of n / B nodes each, L
      * keys each.
      */
     interface Keys {
@@ -330,7 +339,7 @@ public final class LlamaModel implements TargetModel {
 
         /** One sequence whose keys are the cache's first {@code count} rows: a view, no copy. */
         static Keys prefix(int count, LlamaConfig c) {
-            long[] shape = {1, count, 2L * c.numKvHeads(), c.headDim()};
+            long[] shape = {2L * c.numKvHeads(), 1, count, c.headDim()};
             return new Keys() {
                 @Override
                 public int sequences() {
@@ -339,7 +348,7 @@ public final class LlamaModel implements TargetModel {
 
                 @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    PtNDArray rows = Torch.slice(layerCache, 0, 0, count);
+                    PtNDArray rows = Torch.slice(layerCache, 1, 0, count);
                     rows.attach(scope);
                     return Torch.reshape(rows, shape);
                 }
@@ -347,14 +356,12 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * B sequences anywhere in a cache of {@code cacheRows} rows: row numbers [B, L] (int64, on the device),
-         * gathered per layer. Sequences of a batch live in different parts of one cache, so their keys cannot be
-         * one view.
+         * B sequences anywhere in the cache: row numbers [B·L] (int64, on the device), gathered per layer. Sequences
+         * of a batch live in different parts of one cache, so their keys cannot be one view.
          */
-        static Keys gathered(PtNDArray rows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
-            long width = 2L * c.numKvHeads() * c.headDim();
-            long[] flat = {cacheRows, width};
-            long[] shape = {sequences, perSequence, 2L * c.numKvHeads(), c.headDim()};
+        static Keys gathered(PtNDArray rows, int sequences, int perSequence, LlamaConfig c) {
+            NDIndex index = new NDIndex(":, {}", rows);
+            long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
             return new Keys() {
                 @Override
                 public int sequences() {
@@ -363,28 +370,29 @@ public final class LlamaModel implements TargetModel {
 
                 @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    PtNDArray table = Torch.reshape(layerCache, flat);
-                    table.attach(scope);
-                    return Torch.reshape(Torch.embedding(rows, table), shape);
+                    return Torch.reshape(Torch.gather(layerCache, index, (PtNDManager) scope), shape);
                 }
             };
         }
     }
 
-    /** Where a step's new keys and values go in a layer's cache rows {@code [rows, 2·kvHeads, headDim]}. */
+    /**
+     * Where a step's new keys and values {@code [2·kvHeads, n, headDim]} go in a layer's cache
+     * {@code [2·kvHeads, rows, headDim]}.
+     */
     interface CacheWrite {
         void into(PtNDArray layerCache, PtNDArray keysValues);
 
         /** Rows {@code [start, start + n)}: one slice assignment. */
-        static CacheWrite at(int start, int n) {
-            long[] from = {start};
-            long[] to = {start + (long) n};
+        static CacheWrite at(int start, int n, LlamaConfig c) {
+            long[] from = {0, start};
+            long[] to = {2L * c.numKvHeads(), start + (long) n};
             return (cache, kv) -> Torch.set(cache, kv, from, to);
         }
 
         /** The rows a device tensor of int64 holds: what a captured graph needs, as its rows change per replay. */
         static CacheWrite rows(PtNDArray rows) {
-            NDIndex index = new NDIndex("{}", rows);
+            NDIndex index = new NDIndex(":, {}", rows);
             return (cache, kv) -> Torch.put(cache, index, kv);
         }
     }
@@ -397,9 +405,9 @@ public final class LlamaModel implements TargetModel {
      *
      * @param cos the RoPE cosines of each token and head, [n, heads, headDim] (1 for v heads)
      * @param sin the RoPE sines, likewise (0 for v heads)
-     * @param mask additive attention mask [B, 1, g·n/B, L] or, for one sequence, [g·n, L], rows in {@link #grouped}
+     * @param mask additive attention mask [B, g·n/B, L] or, for one sequence, [g·n, L], rows in {@link #grouped}
      *     order; null for one token per sequence attending to all its keys
-     * @param layerCache this layer's cache rows, [rows, 2·kvHeads, headDim]
+     * @param layerCache this layer's cache, [2·kvHeads, rows, headDim]
      */
     private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
             CacheWrite write, Keys keys, int n) {
@@ -416,12 +424,12 @@ public final class LlamaModel implements TargetModel {
         // RoPE on every head at once: x·cos + rotate_half(x)·sin, the half rotation one small matmul; v heads
         // have cos 1 and sin 0.
         PtNDArray roped = Torch.add(Torch.mul(qkv, cos), Torch.mul(Torch.matmul(qkv, (PtNDArray) rotateHalf), sin));
-        write.into(layerCache, Torch.slice(roped, 1, qH, heads));
-        PtNDArray past = keys.read(layerCache, h.getManager()); // [B, L, 2kvH, D]
-        PtNDArray keysT = Torch.permute(Torch.slice(past, 2, 0, kvH), new long[] {0, 2, 3, 1}); // [B, kvH, D, L]
-        PtNDArray values = Torch.permute(Torch.slice(past, 2, kvH, 2L * kvH), new long[] {0, 2, 1, 3});
+        write.into(layerCache, Torch.permute(Torch.slice(roped, 1, qH, heads), KV_HEADS_FIRST));
+        PtNDArray past = keys.read(layerCache, h.getManager()); // [2kvH, B, L, D]
+        PtNDArray keysT = Torch.transpose(Torch.slice(past, 0, 0, kvH), 2, 3); // [kvH, B, D, L], a view
+        PtNDArray values = Torch.slice(past, 0, kvH, 2L * kvH);
         PtNDArray q = grouped(Torch.slice(roped, 1, 0, qH), b, n / b, kvH, g, hd);
-        PtNDArray scores = Torch.matmul(q, keysT); // [B, kvH, g·n/B, L]
+        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, B, g·n/B, L]
         if (mask != null) {
             scores = Torch.add(scores, mask);
         }
@@ -438,26 +446,29 @@ public final class LlamaModel implements TargetModel {
 
     /**
      * Queries [B·t, qH, D] of B sequences of t tokens, grouped under the kv head they share (HF's repeat_kv order),
-     * rows ordered (group, token): [B, kvH, g·t, D]. One token per sequence needs no permute, and single tokens are
-     * every step of plain decoding.
+     * rows ordered (group, token): [kvH, B, g·t, D], the keys' head-major order. One token of one sequence needs no
+     * permute, and single tokens are every step of plain decoding.
      */
     private static PtNDArray grouped(PtNDArray q, int b, int t, int kvH, int g, int hd) {
-        if (t == 1) {
-            return Torch.reshape(q, new long[] {b, kvH, g, hd});
+        if (t == 1 && b == 1) {
+            return Torch.reshape(q, new long[] {kvH, 1, g, hd});
         }
         return Torch.reshape(Torch.permute(Torch.reshape(q, new long[] {b, t, kvH, g, hd}),
-                new long[] {0, 2, 3, 1, 4}), new long[] {b, kvH, (long) g * t, hd});
+                new long[] {2, 0, 3, 1, 4}), new long[] {kvH, b, (long) g * t, hd});
     }
 
-    /** The inverse of {@link #grouped}: attention outputs [B, kvH, g·t, D] back to token rows [B·t, qH·D]. */
+    /** The inverse of {@link #grouped}: attention outputs [kvH, B, g·t, D] back to token rows [B·t, qH·D]. */
     private static PtNDArray ungrouped(PtNDArray o, int b, int t, int kvH, int g, int hd) {
         long width = (long) kvH * g * hd;
-        if (t == 1) {
-            return Torch.reshape(o, new long[] {b, width});
+        if (t == 1 && b == 1) {
+            return Torch.reshape(o, new long[] {1, width});
         }
-        return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {b, kvH, g, t, hd}),
-                new long[] {0, 3, 1, 2, 4}), new long[] {(long) b * t, width});
+        return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {kvH, b, g, t, hd}),
+                new long[] {1, 3, 0, 2, 4}), new long[] {(long) b * t, width});
     }
+
+    /** [n, heads, D] → [heads, n, D]: new keys and values in the cache's head-major order. */
+    private static final long[] KV_HEADS_FIRST = {1, 0, 2};
 
     /**
      * h / ‖h‖ over the hidden dimension: with the constant column and the folded weights, RMSNorm. Two operations

@@ -210,7 +210,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         PtNDArray tokens = asIds(all, 0, n, model.device);
         PtNDArray rows = Torch.reshape(asIds(all, n, n + (long) n * heads, model.device), new long[] {n, heads});
         PtNDArray mask = n == 1 ? null : mask(all, n * (1L + heads), input.length, n);
-        return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n),
+        return model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.at(cached, n, c),
                 LlamaModel.Keys.prefix(cached + n, c), n, wantLogits);
     }
 

@@ -3,6 +3,7 @@ package dev.aded.examples.cli;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
@@ -19,11 +20,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -31,7 +39,8 @@ import picocli.CommandLine.Option;
 /**
  * Runs every prompt of a JSONL file through each mode, greedy, and reports speed, acceptance and whether each
  * output equals plain decoding's, as JSON, a table and an HTML report with charts. Modes take turns prompt by
- * prompt.
+ * prompt. With {@code --concurrency}, each mode then also runs the prompt set with N clients at once, for each N,
+ * against its single-stream run: aggregate throughput, per-request latency and whether outputs stay the same.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark modes over a JSONL prompt file (field 'prompt'); writes JSON, a table and an HTML"
@@ -68,14 +77,23 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "HTML report (default: the JSON path with .html)")
     Path report;
 
+    @Option(names = "--concurrency", paramLabel = "N", split = ",",
+            description = "after the single-stream run, run the prompts again with N clients at once for each N"
+                    + " (e.g. 1,4,16,64), the generator verifying up to the largest N generations' trees in one"
+                    + " forward pass; reports aggregate tokens/s and latency against the single stream")
+    List<Integer> concurrency;
+
     @Override
     public Integer call() throws IOException {
         if (limit != null && limit < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--limit must be at least 1");
         }
+        List<Integer> levels = concurrencyLevels();
         List<String> texts = readPrompts(prompts, limit);
         List<Mode> order = orderModes(modes);
-        try (Generator p = model.open()) {
+        // Clients never outnumber the slots, so none should wait; room for every prompt anyway, so that a slot
+        // released a moment late fails no request as busy.
+        try (Generator p = levels.isEmpty() ? model.open() : model.open(levels.get(levels.size() - 1), texts.size())) {
             for (Mode mode : order) {
                 if (!p.supports(mode)) {
                     throw new IllegalArgumentException("mode " + mode.id() + " needs a datastore: give --datastore"
@@ -92,44 +110,53 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("drafter", model.resolvedDrafter());
             out.addProperty("context_lookup", model.contextLookup);
             out.addProperty("tree_budget", treeBudget);
+            if (!levels.isEmpty()) {
+                out.add("concurrency", new Gson().toJsonTree(levels));
+            }
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
             Map<Mode, ModeRun> runs = new LinkedHashMap<>();
-            Map<Mode, int[][]> outputs = new LinkedHashMap<>();
+            Map<Mode, Request[]> singleRequests = new LinkedHashMap<>();
             for (Mode mode : order) {
                 GenerationConfig config = GenerationConfig.builder().mode(mode).maxNewTokens(maxNewTokens)
                         .treeBudget(treeBudget).build();
-                // Warm-up (JIT, allocator) in plain decoding, so no mode's drafter learns from text outside the run.
-                p.generate(WARM_UP_PROMPT, config.toBuilder().mode(Mode.AR).maxNewTokens(16).build());
+                p.generate(WARM_UP_PROMPT, warmUp(config));
                 configs.put(mode, config);
                 runs.put(mode, new ModeRun());
-                outputs.put(mode, new int[texts.size()][]);
+                singleRequests.put(mode, new Request[texts.size()]);
             }
+            measureCostsUpFront(p, configs);
+            warmUpConcurrently(p, warmUp(configs.get(order.get(0))), levels);
             // Modes take turns on each prompt, so that a machine slowing down or speeding up (a shared host, clock
             // changes) weighs on all of them alike; each mode still sees the prompts in file order, so the adaptive
             // counts learn from the same sequence as in a run of that mode alone.
             for (int i = 0; i < texts.size(); i++) {
                 for (Mode mode : order) {
-                    GenerationResult r = p.generate(texts.get(i), configs.get(mode), null,
-                            new Cancellation());
-                    outputs.get(mode)[i] = r.tokens();
-                    runs.get(mode).add(r.stats());
+                    Request r = timed(p, texts.get(i), configs.get(mode));
+                    singleRequests.get(mode)[i] = r;
+                    runs.get(mode).add(r.result().stats());
                 }
                 System.err.printf(Locale.ROOT, "\rprompt %d/%d", i + 1, texts.size());
             }
             System.err.println();
+            Map<Mode, Pass> single = new LinkedHashMap<>();
+            singleRequests.forEach((mode, requests) -> single.put(mode, Pass.oneAtATime(requests)));
+            Map<Mode, JsonArray> curves = concurrencyCurves(p, texts, configs, single, levels);
             JsonObject byMode = new JsonObject();
-            int[][] ar = outputs.get(Mode.AR);
+            int[][] ar = single.containsKey(Mode.AR) ? single.get(Mode.AR).outputs() : null;
             for (Mode mode : order) {
                 JsonObject m = runs.get(mode).toJson();
                 if (ar != null) {
-                    m.add("differences", NearTies.compare(p, texts, ar, outputs.get(mode)));
+                    m.add("differences", NearTies.compare(p, texts, ar, single.get(mode).outputs()));
                     m.addProperty("identical_to_ar", texts.size() - m.getAsJsonArray("differences").size());
+                }
+                if (!levels.isEmpty()) {
+                    addConcurrency(m, single.get(mode), curves.get(mode));
                 }
                 byMode.add(mode.id(), m);
             }
             out.add("modes", byMode);
             out.addProperty("steps", target.stepMode());
-            // Paid once, at the first aded generation, outside its statistics.
+            // Paid once, before the first aded generation, outside its statistics.
             out.addProperty("cost_model_ms", VerifierCostModel.of(p.model()).measuringNanos() / 1e6);
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
@@ -166,6 +193,135 @@ final class BenchCommand implements Callable<Integer> {
         return texts;
     }
 
+    /** The --concurrency values, ascending and each once; empty when the option was not given. */
+    private List<Integer> concurrencyLevels() {
+        if (concurrency == null) {
+            return List.of();
+        }
+        for (int n : concurrency) {
+            if (n < 1) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--concurrency values must be at least 1, got " + n);
+            }
+        }
+        return List.copyOf(new TreeSet<>(concurrency));
+    }
+
+    /** In plain decoding, so no mode's drafter learns from text outside the run; JIT and allocator warm alike. */
+    private static GenerationConfig warmUp(GenerationConfig config) {
+        return config.toBuilder().mode(Mode.AR).maxNewTokens(16).build();
+    }
+
+    /**
+     * Times the verifier for aded's cost model now, as its first generation would (seconds on a slow CPU): that
+     * generation's statistics leave it out, but its wall time, which the concurrency figures use, would not. Called
+     * while no generation runs, so nothing else needs the model.
+     */
+    private static void measureCostsUpFront(Generator p, Map<Mode, GenerationConfig> configs) {
+        GenerationConfig aded = configs.get(Mode.ADED);
+        if (aded != null) {
+            VerifierCostModel.of(p.model()).ensureMeasured(p.model(), aded.treeBudget() + 1);
+        }
+    }
+
+    /**
+     * Runs each level's number of generations at once before anything is measured, so that the first measured level
+     * does not pay for what a batch of its size needs on first use (buffers, kernels, captured graphs).
+     */
+    private static void warmUpConcurrently(Generator p, GenerationConfig warmUp, List<Integer> levels) {
+        for (int n : levels) {
+            if (n > 1) {
+                runConcurrently(p, Collections.nCopies(n, WARM_UP_PROMPT), warmUp, n);
+            }
+        }
+    }
+
+    /** One generation, timed as its caller sees it: waiting for a slot included. */
+    private static Request timed(Generator p, String prompt, GenerationConfig config) {
+        long start = System.nanoTime();
+        GenerationResult r = p.generate(prompt, config, null, new Cancellation());
+        return new Request(r, System.nanoTime() - start);
+    }
+
+    /**
+     * {@code clients} threads take the prompts in file order from one shared counter, each asking for the next as
+     * soon as its last one returns, as that many users of a server would; timed from the first request to the last
+     * answer.
+     */
+    private static Pass runConcurrently(Generator p, List<String> texts, GenerationConfig config, int clients) {
+        Request[] requests = new Request[texts.size()];
+        AtomicInteger next = new AtomicInteger();
+        Callable<Void> client = () -> {
+            for (int i = next.getAndIncrement(); i < texts.size(); i = next.getAndIncrement()) {
+                requests[i] = timed(p, texts.get(i), config);
+            }
+            return null;
+        };
+        ExecutorService threads = Executors.newFixedThreadPool(clients);
+        try {
+            long start = System.nanoTime();
+            for (Future<Void> f : threads.invokeAll(Collections.nCopies(clients, client))) {
+                f.get();
+            }
+            return new Pass(requests, System.nanoTime() - start);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while " + clients + " clients were generating", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * Each mode's curve, one point per level. Levels take turns and, within a level, the modes, so that a machine
+     * slowing down or speeding up weighs on all modes alike; level 1 is the single-stream run itself.
+     */
+    private static Map<Mode, JsonArray> concurrencyCurves(Generator p, List<String> texts,
+            Map<Mode, GenerationConfig> configs, Map<Mode, Pass> single, List<Integer> levels) {
+        Map<Mode, JsonArray> curves = new LinkedHashMap<>();
+        configs.keySet().forEach(mode -> curves.put(mode, new JsonArray()));
+        for (int n : levels) {
+            for (Mode mode : configs.keySet()) {
+                Pass pass = n == 1 ? single.get(mode) : runConcurrently(p, texts, configs.get(mode), n);
+                curves.get(mode).add(curvePoint(n, pass, single.get(mode)));
+                System.err.printf(Locale.ROOT, "concurrency %d, %s: %.1f tokens/s%n", n, mode.id(),
+                        pass.tokensPerSecond());
+            }
+        }
+        return curves;
+    }
+
+    private static JsonObject curvePoint(int clients, Pass pass, Pass single) {
+        JsonObject o = new JsonObject();
+        o.addProperty("concurrency", clients);
+        o.addProperty("aggregate_tokens_per_second", pass.tokensPerSecond());
+        o.addProperty("speedup_vs_single_stream",
+                single.tokensPerSecond() == 0 ? 0 : pass.tokensPerSecond() / single.tokensPerSecond());
+        o.addProperty("p50_ms_per_token", pass.p50MsPerToken());
+        o.addProperty("p50_ms_per_token_single_stream", single.p50MsPerToken());
+        o.addProperty("identical_to_single_stream", pass.identicalTo(single));
+        o.addProperty("prompts", pass.requests().length);
+        o.addProperty("mean_sequences_per_pass", pass.meanSequencesPerPass());
+        // The datastore has learned the single-stream outputs by now, so aded's acceptance may rise with the level
+        // for that reason alone; shown so a reader can tell.
+        o.addProperty("mean_accepted_tokens", pass.meanAcceptedTokens());
+        return o;
+    }
+
+    /** The largest level's figures at the mode's top level, the whole curve beneath them. */
+    private static void addConcurrency(JsonObject m, Pass single, JsonArray curve) {
+        JsonObject largest = curve.get(curve.size() - 1).getAsJsonObject();
+        m.addProperty("single_stream_tokens_per_second", single.tokensPerSecond());
+        m.add("aggregate_tokens_per_second", largest.get("aggregate_tokens_per_second"));
+        m.add("identical_to_single_stream", largest.get("identical_to_single_stream"));
+        m.add("concurrency_curve", curve);
+    }
+
     /** AR runs first so the other modes can be compared with it. */
     private static List<Mode> orderModes(List<String> names) {
         List<Mode> order = new ArrayList<>();
@@ -195,7 +351,85 @@ final class BenchCommand implements Callable<Integer> {
                     m.get("verify_ms_per_step").getAsDouble(),
                     m.has("identical_to_ar") ? m.get("identical_to_ar").getAsInt() + "/" + out.get("prompts") : "-"));
         }
+        if (out.has("concurrency")) {
+            sb.append(concurrencyTable(out));
+        }
         return sb.toString();
+    }
+
+    /** One row per mode and level, the single-stream latency beside each level's. */
+    private static String concurrencyTable(JsonObject out) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%n%-6s %8s %10s %8s %10s %10s %10s %10s%n",
+                "mode", "clients", "tok/s", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass"));
+        for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
+            for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
+                JsonObject c = point.getAsJsonObject();
+                sb.append(String.format(Locale.ROOT, "%-6s %8d %10.1f %7.2fx %10.2f %10.2f %10s %10.2f%n",
+                        e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
+                        c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
+                        c.get("p50_ms_per_token_single_stream").getAsDouble(),
+                        c.get("identical_to_single_stream").getAsInt() + "/" + c.get("prompts").getAsInt(),
+                        c.get("mean_sequences_per_pass").getAsDouble()));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** One generation as its client saw it. */
+    private record Request(GenerationResult result, long wallNanos) {}
+
+    /** The prompt set run once through one mode: each prompt's request, and the wall time over them all. */
+    private record Pass(Request[] requests, long wallNanos) {
+        /** One request after another: the wall time is theirs alone, not the other modes' turns in between. */
+        static Pass oneAtATime(Request[] requests) {
+            return new Pass(requests, Arrays.stream(requests).mapToLong(Request::wallNanos).sum());
+        }
+
+        long newTokens() {
+            return Arrays.stream(requests).mapToLong(r -> r.result().stats().newTokens()).sum();
+        }
+
+        double tokensPerSecond() {
+            return wallNanos == 0 ? 0 : newTokens() * 1e9 / wallNanos;
+        }
+
+        /** The median over requests of wall time per new token; requests that produced none have no such rate. */
+        double p50MsPerToken() {
+            double[] ms = Arrays.stream(requests).filter(r -> r.result().stats().newTokens() > 0)
+                    .mapToDouble(r -> r.wallNanos() / 1e6 / r.result().stats().newTokens()).sorted().toArray();
+            if (ms.length == 0) {
+                return 0;
+            }
+            return ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+        }
+
+        /** Weighted by steps, so that it is the mean batch of the forward passes these requests took part in. */
+        double meanSequencesPerPass() {
+            long steps = 0;
+            long sequences = 0;
+            for (Request r : requests) {
+                steps += r.result().stats().steps();
+                sequences += Arrays.stream(r.result().stats().sequencesPerStep()).sum();
+            }
+            return steps == 0 ? 0 : (double) sequences / steps;
+        }
+
+        double meanAcceptedTokens() {
+            long steps = Arrays.stream(requests).mapToLong(r -> r.result().stats().steps()).sum();
+            return steps == 0 ? 0 : (double) newTokens() / steps;
+        }
+
+        int identicalTo(Pass other) {
+            int same = 0;
+            for (int i = 0; i < requests.length; i++) {
+                same += Arrays.equals(requests[i].result().tokens(), other.requests[i].result().tokens()) ? 1 : 0;
+            }
+            return same;
+        }
+
+        int[][] outputs() {
+            return Arrays.stream(requests).map(r -> r.result().tokens()).toArray(int[][]::new);
+        }
     }
 
     /** Sums one mode's statistics over all prompts. */

@@ -43,11 +43,21 @@ final class ModelOptions {
 
     /** The same, writing its learned counts to {@code persistTo} (unless null) when it closes. */
     Generator open(Path persistTo) {
-        Device dev = device();
-        DraftSearch search = draftSearch();
+        return builder().persistLearnedCounts(persistTo).build();
+    }
+
+    /**
+     * The same, running up to {@code concurrency} generations at once with their trees verified in one forward pass,
+     * and letting {@code maxQueued} more wait for a turn.
+     */
+    Generator open(int concurrency, int maxQueued) {
+        return builder().concurrency(concurrency).maxQueued(maxQueued).build();
+    }
+
+    private Aded.Builder builder() {
         Path dir = model != null ? model : defaultModelDir();
-        return Aded.builder().model(dir).datastore(datastoreFile(dir)).device(dev).precision(precision())
-                .draftSearch(search).contextLookup(contextLookup).persistLearnedCounts(persistTo).build();
+        return Aded.builder().model(dir).datastore(datastoreFile(dir)).device(device()).precision(precision())
+                .draftSearch(draftSearch()).contextLookup(contextLookup);
     }
 
     /** The draft search aded runs with, as the command line spells it; null without a datastore. */

@@ -14,7 +14,7 @@ import java.util.Map;
  * The bench command's HTML report: one self-contained page (inline SVG and CSS, no script, no network) with the
  * summary table, tokens/s per mode, the histogram of tokens produced per step, the accepted length and the nodes
  * verified over the course of generation, predicted against actual tokens per step where a mode sizes its trees by
- * cost, and the outputs that differ from plain decoding.
+ * cost, and the outputs that differ from plain decoding; with concurrency levels, aggregate throughput per level.
  */
 public final class BenchReport {
     /** Modes keep their colour in every chart, in bench order (ar, pld, aded). */
@@ -58,6 +58,9 @@ public final class BenchReport {
         page.append("<h2>Summary</h2>\n").append(table(bench, modes, stats));
         figure(page, tokensPerSecond(modes, stats), "Generation speed over all prompts (total new tokens / total"
                 + " time); the label gives the speedup over ar where ar ran.");
+        if (bench.has("concurrency")) {
+            concurrency(page, bench.getAsJsonArray("concurrency"), modes, stats);
+        }
         figure(page, histogram(modes, stats), "How many tokens each decoding step produced (accepted draft tokens"
                 + " plus the model's own next token), as a share of that mode's steps. Plain decoding always"
                 + " produces 1.");
@@ -108,6 +111,69 @@ public final class BenchReport {
                     m.get("verify_ms_per_step").getAsDouble(), identical));
         }
         return t.append("</table>\n").toString();
+    }
+
+    /** The concurrency section: each mode's curve as a table and as a chart. */
+    private static void concurrency(StringBuilder page, JsonArray levels, List<String> modes, List<JsonObject> stats) {
+        page.append("<h2>Concurrency</h2>\n").append(concurrencyTable(modes, stats));
+        figure(page, aggregateTokensPerSecond(levels, modes, stats), "Aggregate generation speed with that many"
+                + " clients at once, each asking for the next prompt as soon as its last one returned (total new"
+                + " tokens / wall time over the prompt set). Concurrency 1 is the single-stream run, one prompt at a"
+                + " time. The tooltips give the speedup over it.");
+    }
+
+    /** The same columns and number formats as the bench command's concurrency table. */
+    private static String concurrencyTable(List<String> modes, List<JsonObject> stats) {
+        StringBuilder t = new StringBuilder("<table>\n<tr><th>mode</th><th class=\"num\">clients</th>"
+                + "<th class=\"num\">tokens/s</th><th class=\"num\">speedup</th>"
+                + "<th class=\"num\">p50 ms/token</th><th class=\"num\">single-stream p50 ms/token</th>"
+                + "<th class=\"num\">identical to single stream</th><th class=\"num\">sequences per pass</th>"
+                + "</tr>\n");
+        for (int i = 0; i < modes.size(); i++) {
+            for (JsonElement e : stats.get(i).getAsJsonArray("concurrency_curve")) {
+                JsonObject c = e.getAsJsonObject();
+                t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\">"
+                        + "%.1f</td><td class=\"num\">%.2f\u00d7</td><td class=\"num\">%.2f</td>"
+                        + "<td class=\"num\">%.2f</td><td class=\"num\">%d/%d</td><td class=\"num\">%.2f</td>"
+                        + "</tr>%n", escape(modes.get(i)), c.get("concurrency").getAsInt(),
+                        c.get("aggregate_tokens_per_second").getAsDouble(),
+                        c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
+                        c.get("p50_ms_per_token_single_stream").getAsDouble(),
+                        c.get("identical_to_single_stream").getAsInt(), c.get("prompts").getAsInt(),
+                        c.get("mean_sequences_per_pass").getAsDouble()));
+            }
+        }
+        return t.append("</table>\n").toString();
+    }
+
+    /**
+     * Groups of bars, one group per concurrency level, one bar per mode: its aggregate tokens/s. Bars rather than
+     * lines, because levels are few and usually spaced geometrically, and a bar carries a tooltip.
+     */
+    private static Svg aggregateTokensPerSecond(JsonArray levels, List<String> modes, List<JsonObject> stats) {
+        double max = 0;
+        for (JsonObject m : stats) {
+            for (JsonElement point : m.getAsJsonArray("concurrency_curve")) {
+                max = Math.max(max, point.getAsJsonObject().get("aggregate_tokens_per_second").getAsDouble());
+            }
+        }
+        Svg svg = new Svg("Aggregate tokens per second by concurrency", "clients at once", "tokens/s", max);
+        svg.legend(modes, colors(modes.size()));
+        double slot = (Svg.RIGHT - Svg.LEFT) / Math.max(1, levels.size());
+        double barWidth = slot * 0.8 / Math.max(1, modes.size());
+        for (int k = 0; k < levels.size(); k++) {
+            double left = Svg.LEFT + slot * k + slot * 0.1;
+            for (int i = 0; i < modes.size(); i++) {
+                JsonObject point = stats.get(i).getAsJsonArray("concurrency_curve").get(k).getAsJsonObject();
+                double tps = point.get("aggregate_tokens_per_second").getAsDouble();
+                svg.bar(left + barWidth * i, barWidth, tps, color(i), String.format(Locale.ROOT,
+                        "%s with %d client%s: %.1f tokens/s (%.2f\u00d7 single stream)", modes.get(i),
+                        levels.get(k).getAsInt(), levels.get(k).getAsInt() == 1 ? "" : "s", tps,
+                        point.get("speedup_vs_single_stream").getAsDouble()));
+            }
+            svg.xLabel(Svg.LEFT + slot * (k + 0.5), levels.get(k).getAsString());
+        }
+        return svg;
     }
 
     /** One bar per mode. */

@@ -1,0 +1,55 @@
+package dev.aded.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code aded bench --concurrency} on the embedded model on the CPU: the curve in the JSON, table and report. */
+class BenchConcurrencyTest {
+
+    @Test
+    void reportsTheConcurrencyCurveAndGreedyOutputsMatchTheSingleStream(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        CliUsageTest.Run r = CliUsageTest.run("bench", "--prompts", "data/code-dev.jsonl", "--limit", "3",
+                "--max-new-tokens", "16", "--modes", "ar,aded", "--concurrency", "1,3", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+
+        JsonObject out = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertEquals(JsonParser.parseString("[1, 3]"), out.get("concurrency"));
+        for (String mode : new String[] {"ar", "aded"}) {
+            JsonObject m = out.getAsJsonObject("modes").getAsJsonObject(mode);
+            assertTrue(m.has("tokens_per_second") && m.has("identical_to_ar"), mode + ": existing fields kept");
+            assertTrue(m.get("aggregate_tokens_per_second").getAsDouble() > 0, mode);
+            assertTrue(m.get("single_stream_tokens_per_second").getAsDouble() > 0, mode);
+            assertTrue(m.has("identical_to_single_stream"), mode);
+            JsonArray curve = m.getAsJsonArray("concurrency_curve");
+            assertEquals(2, curve.size(), mode);
+            for (int i = 0; i < curve.size(); i++) {
+                JsonObject point = curve.get(i).getAsJsonObject();
+                assertEquals(i == 0 ? 1 : 3, point.get("concurrency").getAsInt(), mode);
+                assertEquals(3, point.get("prompts").getAsInt(), mode);
+                for (String field : new String[] {"aggregate_tokens_per_second", "speedup_vs_single_stream",
+                    "p50_ms_per_token", "p50_ms_per_token_single_stream", "mean_sequences_per_pass"}) {
+                    assertTrue(point.get(field).getAsDouble() > 0, mode + " at " + point.get("concurrency") + ": "
+                            + field);
+                }
+            }
+            assertEquals(1.0, curve.get(0).getAsJsonObject().get("speedup_vs_single_stream").getAsDouble(), 1e-9,
+                    "concurrency 1 is the single-stream run");
+        }
+        // Greedy plain decoding must not depend on which generations share a forward pass.
+        assertEquals(3, out.getAsJsonObject("modes").getAsJsonObject("ar").get("identical_to_single_stream").getAsInt());
+
+        assertTrue(r.out().contains("clients") && r.out().contains("=1-stream"), r.out());
+        String html = Files.readString(dir.resolve("bench.html"), StandardCharsets.UTF_8);
+        assertTrue(html.contains("Aggregate tokens per second by concurrency"), "the concurrency chart");
+    }
+}
