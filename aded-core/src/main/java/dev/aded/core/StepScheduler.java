@@ -1,9 +1,9 @@
 package dev.aded.core;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -21,6 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
  * runs the pass for everyone in it. A lone generation thus runs each step on its own thread without a hand-over.
+ * Threads sleep and wake one by one ({@link LockSupport}), not all at once on a shared condition: with dozens of
+ * generations, waking every thread at every change costs more than the pass.
  */
 final class StepScheduler {
     /** Tree nodes per pass at most: bounds the pass's activations and its padding. */
@@ -43,8 +45,8 @@ final class StepScheduler {
 
     private final TargetModel model;
     private final Lock deviceLock;
+    /** Guards the queue and the state of the passes; never held while a pass runs or a generation accepts. */
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
     private final ArrayDeque<Step> waiting = new ArrayDeque<>();
     private int running;
     private boolean passing;
@@ -65,12 +67,12 @@ final class StepScheduler {
         }
     }
 
-    /** A generation has ended: passes no longer wait for it. */
+    /** A generation has ended: passes no longer wait for it, so the waiting ones may be complete now. */
     void leave() {
         lock.lock();
         try {
             running--;
-            changed.signalAll();
+            wakeOldest();
         } finally {
             lock.unlock();
         }
@@ -82,39 +84,32 @@ final class StepScheduler {
      * finish with it.
      */
     Outcome step(ModelSession session, DraftTree tree, Acceptance acceptance) {
-        Step me = new Step(session, tree);
-        Step[] batch = null;
-        boolean interrupted = false;
+        Step me = new Step(session, tree, Thread.currentThread());
         lock.lock();
         try {
             waiting.add(me);
-            changed.signalAll();
-            while (me.logits == null && me.failure == null) {
-                if (!passing && ready()) {
-                    batch = take();
-                    passing = true;
-                    break;
-                }
-                try {
-                    if (waiting.isEmpty() || passing) {
-                        changed.await();
-                    } else {
-                        changed.awaitNanos(Math.max(1, waitNanos() - (System.nanoTime() - waiting.peek().since)));
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
         } finally {
             lock.unlock();
         }
-        if (batch != null) {
+        Batch led = null;
+        // parkNanos returns at once while the interrupt flag is set: clear it while waiting, restore it after.
+        boolean interrupted = false;
+        while (me.state == WAITING) {
+            Batch batch = lead();
+            if (batch == null) {
+                LockSupport.parkNanos(this, parkNanos());
+                interrupted |= Thread.interrupted();
+                continue;
+            }
             deviceLock.lock();
-        }
-        // Timed inside the device lock: waiting for a prefill is not what the verifier charges.
-        long t0 = System.nanoTime();
-        if (batch != null) {
+            batch.start = System.nanoTime();
             run(batch);
+            if (me.batch == batch) {
+                led = batch;
+            } else {
+                // The oldest steps filled the pass without this one: see it through, then wait for the next.
+                interrupted |= finish(batch);
+            }
         }
         try {
             long accepting = System.nanoTime();
@@ -125,17 +120,54 @@ final class StepScheduler {
                 }
                 produced = acceptance.accept(me.logits);
             } finally {
-                done(me);
+                me.batch.done();
             }
-            long own = me.passNanos + (System.nanoTime() - accepting);
-            return new Outcome(produced, me.sequences, batch != null ? System.nanoTime() - t0 : own);
+            long own = led != null ? System.nanoTime() - led.start
+                    : me.batch.passNanos + (System.nanoTime() - accepting);
+            return new Outcome(produced, me.batch.steps.length, own);
         } finally {
-            if (batch != null) {
-                finish(batch, System.nanoTime() - t0);
+            if (led != null) {
+                interrupted |= finish(led);
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** A batch for the calling thread to run, when a pass should start and none is running; else null. */
+    private Batch lead() {
+        lock.lock();
+        try {
+            if (passing || !ready()) {
+                return null;
+            }
+            passing = true;
+            return new Batch(take(), Thread.currentThread());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How long a waiting step sleeps before looking again: until the oldest step's wait runs out. */
+    private long parkNanos() {
+        lock.lock();
+        try {
+            Step oldest = waiting.peek();
+            if (passing || oldest == null) {
+                return MAX_WAIT_NANOS;
+            }
+            return Math.max(1, waitNanos() - (System.nanoTime() - oldest.since));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Lets the oldest waiting step look whether it can lead a pass now. Holds {@link #lock}. */
+    private void wakeOldest() {
+        Step oldest = waiting.peek();
+        if (oldest != null) {
+            LockSupport.unpark(oldest.thread);
         }
     }
 
@@ -177,15 +209,15 @@ final class StepScheduler {
     }
 
     /** One pass over the batch, under the device lock; each step gets its logits or its failure. */
-    private void run(Step[] batch) {
-        int k = batch.length;
+    private void run(Batch batch) {
+        Step[] steps = batch.steps;
+        int k = steps.length;
         ModelSession[] sessions = new ModelSession[k];
         DraftTree[] trees = new DraftTree[k];
         for (int i = 0; i < k; i++) {
-            sessions[i] = batch[i].session;
-            trees[i] = batch[i].tree;
+            sessions[i] = steps[i].session;
+            trees[i] = steps[i].tree;
         }
-        long t0 = System.nanoTime();
         TreeLogits[] logits = null;
         RuntimeException failure = null;
         try {
@@ -197,102 +229,92 @@ final class StepScheduler {
         }
         if (failure != null && k > 1) {
             // Alone, each tree either passes or fails on its own account.
-            for (Step s : batch) {
-                runAlone(s);
-            }
-            return;
-        }
-        long nanos = System.nanoTime() - t0;
-        lock.lock();
-        try {
             for (int i = 0; i < k; i++) {
-                batch[i].sequences = k;
-                batch[i].passNanos = nanos;
-                if (failure != null) {
-                    batch[i].failure = failure;
-                } else {
-                    batch[i].logits = logits[i];
+                try {
+                    steps[i].logits = model.forwardAll(new ModelSession[] {sessions[i]}, new DraftTree[] {trees[i]},
+                            1)[0];
+                } catch (RuntimeException e) {
+                    steps[i].failure = e;
+                } catch (Error e) {
+                    steps[i].failure = new GenerationFailedException(e);
                 }
             }
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void runAlone(Step s) {
-        long t0 = System.nanoTime();
-        TreeLogits logits = null;
-        RuntimeException failure = null;
-        try {
-            logits = model.forwardAll(new ModelSession[] {s.session}, new DraftTree[] {s.tree}, 1)[0];
-        } catch (RuntimeException e) {
-            failure = e;
-        } catch (Error e) {
-            failure = new GenerationFailedException(e);
-        }
-        lock.lock();
-        try {
-            s.sequences = 1;
-            s.passNanos = System.nanoTime() - t0;
-            s.logits = logits;
-            s.failure = failure;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void done(Step s) {
-        lock.lock();
-        try {
-            s.done = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The leader's end of a pass: once every step in it has accepted, the device and the next pass are free. */
-    private void finish(Step[] batch, long nanos) {
-        lock.lock();
-        try {
-            boolean interrupted = false;
-            for (Step s : batch) {
-                while (!s.done) {
-                    try {
-                        changed.await(1, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
+        } else {
+            for (int i = 0; i < k; i++) {
+                steps[i].logits = failure == null ? logits[i] : null;
+                steps[i].failure = failure;
             }
+        }
+        batch.passNanos = System.nanoTime() - batch.start;
+        for (Step s : steps) {
+            s.batch = batch;
+            s.state = READY;
+            LockSupport.unpark(s.thread);
+        }
+    }
+
+    /**
+     * The leader's end of a pass: once every step in it has accepted, the device and the next pass are free.
+     * Returns whether the thread was interrupted meanwhile.
+     */
+    private boolean finish(Batch batch) {
+        boolean interrupted = false;
+        while (batch.remaining.get() > 0) {
+            LockSupport.parkNanos(this, MAX_WAIT_NANOS);
+            interrupted |= Thread.interrupted();
+        }
+        deviceLock.unlock();
+        lock.lock();
+        try {
             passing = false;
-            lastPassNanos = nanos;
-            changed.signalAll();
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            lastPassNanos = System.nanoTime() - batch.start;
+            wakeOldest();
         } finally {
             lock.unlock();
-            deviceLock.unlock();
+        }
+        return interrupted;
+    }
+
+    /** The steps of one pass, and the count of those still accepting: the pass ends when it reaches 0. */
+    private static final class Batch {
+        final Step[] steps;
+        final Thread leader;
+        final AtomicInteger remaining;
+        long start;
+        long passNanos;
+
+        Batch(Step[] steps, Thread leader) {
+            this.steps = steps;
+            this.leader = leader;
+            this.remaining = new AtomicInteger(steps.length);
+        }
+
+        void done() {
+            if (remaining.decrementAndGet() == 0) {
+                LockSupport.unpark(leader);
+            }
         }
     }
 
-    /** One generation's tree waiting for, or taken into, a pass. */
+    private static final int WAITING = 0;
+    private static final int READY = 1;
+
+    /** One generation's tree waiting for, or taken into, a pass; its thread sleeps until the pass has run. */
     private static final class Step {
         final ModelSession session;
         final DraftTree tree;
+        final Thread thread;
         final long since = System.nanoTime();
+        /** Written by the pass's leader before {@link #state}, read by this step's thread after it. */
         TreeLogits logits;
         RuntimeException failure;
-        int sequences;
-        long passNanos;
-        boolean done;
+        Batch batch;
+        volatile int state = WAITING;
 
-        Step(ModelSession session, DraftTree tree) {
+        Step(ModelSession session, DraftTree tree, Thread thread) {
             this.session = session;
             this.tree = tree;
+            this.thread = thread;
         }
     }
 }

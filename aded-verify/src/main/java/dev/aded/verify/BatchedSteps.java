@@ -181,7 +181,9 @@ final class BatchedSteps implements AutoCloseable {
         long writeAt = n * (1 + heads);
         PtNDArray writeRows = LlamaSession.asIds(all, writeAt, writeAt + n, device);
         long keysAt = writeAt + n;
-        PtNDArray keyRows = LlamaSession.asIds(all, keysAt, keysAt + b * keys, device);
+        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, keysAt, keysAt + b * keys, device),
+                new long[] {1, b * keys});
+        PtNDArray headRows = Torch.reshape(Torch.add(keyRows, slots.headOffsets), new long[] {-1});
         long pastAt = keysAt + b * keys;
         PtNDArray lengths = LlamaSession.asIds(all, pastAt, pastAt + b, device);
         long treeAt = pastAt + b;
@@ -195,7 +197,7 @@ final class BatchedSteps implements AutoCloseable {
             mask = Torch.tile(mask, new long[] {1, g, 1});
         }
         PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.gathered(keyRows, b, (int) keys, c), (int) n, true);
+                LlamaModel.Keys.gathered(headRows, b, (int) keys, slots.spareRow + 1, c), (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 

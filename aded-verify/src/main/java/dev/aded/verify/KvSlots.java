@@ -24,6 +24,8 @@ final class KvSlots implements AutoCloseable {
      * that one gather gives each sequence of a batch its own past.
      */
     final PtNDArray pastMasks;
+    /** [2·kvHeads, 1] int64: where each head's rows start in a layer's cache seen as one matrix of head rows. */
+    final PtNDArray headOffsets;
     private final NDManager manager;
     private final BitSet free = new BitSet();
 
@@ -44,6 +46,11 @@ final class KvSlots implements AutoCloseable {
             }
             this.pastMasks = (PtNDArray) manager.create(masks, new Shape(slotRows + 1, slotRows))
                     .toType(model.dtype, false);
+            long[] offsets = new long[2 * model.config.numKvHeads()];
+            for (int h = 0; h < offsets.length; h++) {
+                offsets[h] = (long) h * (spareRow + 1);
+            }
+            this.headOffsets = (PtNDArray) manager.create(offsets, new Shape(offsets.length, 1));
         } catch (EngineException e) {
             kv.close();
             throw DeviceMemory.translate(e, "the past masks of a batch of " + slotRows + "-token slots",

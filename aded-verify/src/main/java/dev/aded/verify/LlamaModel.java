@@ -8,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TargetModel;
@@ -356,11 +355,13 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * B sequences anywhere in the cache: row numbers [B·L] (int64, on the device), gathered per layer. Sequences
-         * of a batch live in different parts of one cache, so their keys cannot be one view.
+         * B sequences anywhere in the cache: for each kv head h and key j of sequence b, the row
+         * {@code h·rows + row(b, j)} of the layer's cache seen as {@code [2·kvHeads·rows, headDim]} (int64, on the
+         * device, made once per pass for all layers). Sequences of a batch live in different parts of one cache, so
+         * their keys cannot be one view; gathering whole head rows is an embedding lookup, the fastest gather.
          */
-        static Keys gathered(PtNDArray rows, int sequences, int perSequence, LlamaConfig c) {
-            NDIndex index = new NDIndex(":, {}", rows);
+        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
+            long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
             long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
             return new Keys() {
                 @Override
@@ -370,7 +371,9 @@ public final class LlamaModel implements TargetModel {
 
                 @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    return Torch.reshape(Torch.gather(layerCache, index, (PtNDManager) scope), shape);
+                    PtNDArray flat = Torch.reshape(layerCache, table);
+                    flat.attach(scope);
+                    return Torch.reshape(Torch.embedding(headRows, flat), shape);
                 }
             };
         }

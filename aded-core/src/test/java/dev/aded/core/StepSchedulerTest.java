@@ -1,0 +1,182 @@
+package dev.aded.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The scheduler's control flow over a scripted model that records each pass: concurrent generations share passes
+ * and each gets its own logits; passes keep to the node budget even when the thread that leads one does not fit in
+ * it; a tree that makes a pass fail fails alone.
+ */
+class StepSchedulerTest {
+    private static final int[] SCRIPT = new int[600];
+
+    static {
+        for (int i = 0; i < SCRIPT.length; i++) {
+            SCRIPT[i] = 10 + i % 97;
+        }
+    }
+
+    /** The scripted model, recording the trees and nodes of each pass; fails any pass that holds a poisoned session. */
+    private static final class Recording implements TargetModel {
+        final ScriptedModel scripted = new ScriptedModel(SCRIPT, 4096);
+        final List<int[]> passes = new ArrayList<>();
+        volatile ModelSession poisoned;
+
+        @Override
+        public synchronized TreeLogits[] forwardAll(ModelSession[] sessions, DraftTree[] trees, int count) {
+            int nodes = 0;
+            for (int i = 0; i < count; i++) {
+                if (sessions[i] == poisoned) {
+                    throw new IllegalStateException("poisoned tree");
+                }
+                nodes += trees[i].size();
+            }
+            passes.add(new int[] {count, nodes});
+            return TargetModel.super.forwardAll(sessions, trees, count);
+        }
+
+        @Override
+        public String name() {
+            return "recording";
+        }
+
+        @Override
+        public String device() {
+            return "none";
+        }
+
+        @Override
+        public int vocabSize() {
+            return ScriptedModel.VOCAB;
+        }
+
+        @Override
+        public int maxContext() {
+            return 4096;
+        }
+
+        @Override
+        public int[] eosTokenIds() {
+            return new int[0];
+        }
+
+        @Override
+        public ModelSession newSession(int maxTokens) {
+            return scripted.newSession(maxTokens);
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /** One generation: {@code steps} steps of trees of {@code nodes} nodes, keeping the model's token each time. */
+    private static int[] generate(StepScheduler scheduler, ModelSession session, int steps, int nodes) {
+        scheduler.join();
+        try {
+            session.prefill(SCRIPT, 0, 1);
+            DraftTree tree = new DraftTree(nodes);
+            int[] out = new int[steps];
+            for (int i = 0; i < steps; i++) {
+                tree.reset(i == 0 ? SCRIPT[1] : out[i - 1]);
+                for (int n = 1; n < nodes; n++) {
+                    tree.add(n - 1, ScriptedModel.WRONG, 0.5f);
+                }
+                int at = i;
+                scheduler.step(session, tree, logits -> {
+                    out[at] = logits.argmax(0);
+                    session.commit(new int[] {0}, 1);
+                    return 1;
+                });
+            }
+            return out;
+        } finally {
+            scheduler.leave();
+        }
+    }
+
+    private static List<Future<int[]>> runAll(ExecutorService pool, StepScheduler scheduler, Recording model,
+            int generations, int steps, int nodes) {
+        List<Future<int[]>> futures = new ArrayList<>();
+        for (int g = 0; g < generations; g++) {
+            ModelSession session = model.newSession(steps + nodes + 2);
+            futures.add(pool.submit(() -> generate(scheduler, session, steps, nodes)));
+        }
+        return futures;
+    }
+
+    @Test
+    void concurrentGenerationsSharePassesAndEachGetsItsOwnTokens() throws Exception {
+        Recording model = new Recording();
+        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            int steps = 200;
+            int[] want = Arrays.copyOfRange(SCRIPT, 2, 2 + steps);
+            for (Future<int[]> f : runAll(pool, scheduler, model, 8, steps, 3)) {
+                assertArrayEquals(want, f.get(1, TimeUnit.MINUTES));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        int most = model.passes.stream().mapToInt(p -> p[0]).max().orElse(0);
+        assertTrue(most > 1, "8 generations never shared a pass");
+        assertEquals(8 * 200, model.passes.stream().mapToInt(p -> p[0]).sum(), "every step in exactly one pass");
+    }
+
+    @Test
+    void passesKeepToTheNodeBudgetWhenTheLeaderDoesNotFit() throws Exception {
+        Recording model = new Recording();
+        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        int nodes = StepScheduler.MAX_NODES / 2 - 10; // two trees fit a pass, three do not
+        try {
+            for (Future<int[]> f : runAll(pool, scheduler, model, 6, 30, nodes)) {
+                assertEquals(30, f.get(1, TimeUnit.MINUTES).length);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (int[] p : model.passes) {
+            assertTrue(p[1] <= StepScheduler.MAX_NODES, "a pass of " + p[1] + " nodes");
+        }
+        assertEquals(6 * 30, model.passes.stream().mapToInt(p -> p[0]).sum());
+    }
+
+    @Test
+    void aTreeThatFailsItsPassFailsAlone() throws Exception {
+        Recording model = new Recording();
+        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+        ModelSession bad = model.newSession(64);
+        model.poisoned = bad;
+        ExecutorService pool = Executors.newFixedThreadPool(5);
+        AtomicInteger failures = new AtomicInteger();
+        try {
+            List<Future<int[]>> good = runAll(pool, scheduler, model, 4, 100, 2);
+            Future<int[]> failing = pool.submit(() -> generate(scheduler, bad, 100, 2));
+            for (Future<int[]> f : good) {
+                assertEquals(100, f.get(1, TimeUnit.MINUTES).length);
+            }
+            Exception e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> failing.get(1, TimeUnit.MINUTES));
+            assertEquals("poisoned tree", e.getCause().getMessage());
+            failures.incrementAndGet();
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, failures.get());
+    }
+}
