@@ -201,9 +201,12 @@ final class BatchedSteps implements AutoCloseable {
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 
-    /** Sequences a graph bucket holds: powers of two up to 8, then multiples of 8 (padding costs whole sequences). */
+    /**
+     * Sequences a graph bucket holds: powers of two. Padding costs whole sequences, but each bucket costs a capture
+     * (tens of milliseconds) the first time a batch of its shape runs, and a pass grows slowly with its sequences.
+     */
     static int batchBucket(int count) {
-        return count <= 8 ? GraphedSteps.ceilPow2(count) : (count + 7) / 8 * 8;
+        return GraphedSteps.ceilPow2(count);
     }
 
     @Override

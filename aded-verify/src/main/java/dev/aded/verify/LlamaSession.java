@@ -42,6 +42,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
     private int[] argmax = new int[0];
     private int lastSize;
     private boolean closed;
+    /** A batch session's prefill chunks, as chains (see {@link #prefillAsChain}). */
+    private DraftTree chain;
+    private int[] chainPath;
 
     /** A session of its own cache, with graphs when {@code pool} lends a graph-carrying one. */
     LlamaSession(LlamaModel model, int capacity, GraphPool pool) {
@@ -103,6 +106,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         for (int start = from; start < to; start += PREFILL_CHUNK) {
             int n = Math.min(PREFILL_CHUNK, to - start);
+            if (slots != null) {
+                prefillAsChain(tokens, start, n);
+                continue;
+            }
             int[] ids = new int[n];
             int[] depths = new int[n];
             float[] treeMask = new float[n * n];
@@ -121,6 +128,26 @@ final class LlamaSession implements ModelSession, TreeLogits {
             }
             cached += n;
         }
+    }
+
+    /**
+     * A batch session's prefill chunk as a chain through the batch's pass, all of it kept: on a GPU that is a graph
+     * replay, where an eager prefill issues hundreds of operations and holds up every running generation meanwhile.
+     */
+    private void prefillAsChain(int[] tokens, int start, int n) {
+        if (chain == null) {
+            chain = new DraftTree(PREFILL_CHUNK);
+            chainPath = new int[PREFILL_CHUNK];
+            for (int i = 0; i < PREFILL_CHUNK; i++) {
+                chainPath[i] = i;
+            }
+        }
+        chain.reset(tokens[start]);
+        for (int i = 1; i < n; i++) {
+            chain.add(i - 1, tokens[start + i], 1f);
+        }
+        model.forwardAll(new ModelSession[] {this}, new DraftTree[] {chain}, 1);
+        commit(chainPath, n);
     }
 
     @Override

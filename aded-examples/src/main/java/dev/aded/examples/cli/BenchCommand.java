@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -125,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
                 singleRequests.put(mode, new Request[texts.size()]);
             }
             measureCostsUpFront(p, configs);
-            warmUpConcurrently(p, warmUp(configs.get(order.get(0))), levels);
+            warmUpConcurrently(p, texts, configs.values(), levels);
             // Modes take turns on each prompt, so that a machine slowing down or speeding up (a shared host, clock
             // changes) weighs on all of them alike; each mode still sees the prompts in file order, so the adaptive
             // counts learn from the same sequence as in a run of that mode alone.
@@ -225,13 +226,18 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs each level's number of generations at once before anything is measured, so that the first measured level
-     * does not pay for what a batch of its size needs on first use (buffers, kernels, captured graphs).
+     * Runs the prompt set at each level in each mode once before anything is measured, so that no measured run pays
+     * for what its batches need on first use (buffers, kernels, the CUDA graph of each batch shape: a capture costs
+     * tens of milliseconds, and a run meets dozens of shapes). aded's counts learn these outputs here; the
+     * single-stream runs would teach them the same outputs anyway.
      */
-    private static void warmUpConcurrently(Generator p, GenerationConfig warmUp, List<Integer> levels) {
+    private static void warmUpConcurrently(Generator p, List<String> texts, Collection<GenerationConfig> configs,
+            List<Integer> levels) {
         for (int n : levels) {
             if (n > 1) {
-                runConcurrently(p, Collections.nCopies(n, WARM_UP_PROMPT), warmUp, n);
+                for (GenerationConfig config : configs) {
+                    runConcurrently(p, texts, config, n);
+                }
             }
         }
     }
