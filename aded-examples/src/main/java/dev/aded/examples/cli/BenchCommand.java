@@ -94,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Mode> order = orderModes(modes);
         // Clients never outnumber the slots, so none should wait; room for every prompt anyway, so that a slot
         // released a moment late fails no request as busy.
-        try (Generator p = levels.isEmpty() ? model.open() : model.open(levels.get(levels.size() - 1), texts.size())) {
+        try (Generator p = levels.isEmpty() ? model.open() : model.open(null, levels.get(levels.size() - 1), texts.size())) {
             for (Mode mode : order) {
                 if (!p.supports(mode)) {
                     throw new IllegalArgumentException("mode " + mode.id() + " needs a datastore: give --datastore"

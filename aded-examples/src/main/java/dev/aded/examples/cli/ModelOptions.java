@@ -38,20 +38,17 @@ final class ModelOptions {
 
     /** The generator these options describe, over the embedded model and its datastore unless told otherwise. */
     Generator open() {
-        return open(null);
-    }
-
-    /** The same, writing its learned counts to {@code persistTo} (unless null) when it closes. */
-    Generator open(Path persistTo) {
-        return builder().persistLearnedCounts(persistTo).build();
+        return open(null, 1, 0);
     }
 
     /**
-     * The same, running up to {@code concurrency} generations at once with their trees verified in one forward pass,
-     * and letting {@code maxQueued} more wait for a turn.
+     * The same, running up to {@code concurrency} generations at once with their trees verified in one forward pass
+     * and letting {@code maxQueued} more wait for a turn, and writing its learned counts to {@code persistTo} (unless
+     * null) when it closes.
      */
-    Generator open(int concurrency, int maxQueued) {
-        return builder().concurrency(concurrency).maxQueued(maxQueued).build();
+    Generator open(Path persistTo, int concurrency, int maxQueued) {
+        Aded.Builder b = builder().persistLearnedCounts(persistTo);
+        return concurrency > 1 ? b.concurrency(concurrency).maxQueued(maxQueued).build() : b.build();
     }
 
     private Aded.Builder builder() {

@@ -29,7 +29,8 @@ final class ServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(names = "--parallel", paramLabel = "N", defaultValue = "4",
-            description = "generations running at once (default: ${DEFAULT-VALUE})")
+            description = "generations running at once, their draft trees verified in one forward pass per step"
+                    + " (default: ${DEFAULT-VALUE})")
     int parallel;
 
     @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64",
@@ -52,7 +53,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path persistTo = persist != null ? persist : model.datastore;
-        Generator p = model.open(persistTo);
+        Generator p = model.open(persistTo, parallel, maxQueue);
         AdedServer server;
         try {
             server = new AdedServer(p, new AdedServer.Settings(host, port, apiKey, parallel, maxQueue,

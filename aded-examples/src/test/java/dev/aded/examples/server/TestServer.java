@@ -30,7 +30,9 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     TestServer(String apiKey, int parallel, int maxQueue) throws Exception {
-        generator = Aded.builder().model(MODEL).datastore(DATASTORE).build();
+        // As aded serve builds it: batching when more than one generation runs at once.
+        Aded.Builder b = Aded.builder().model(MODEL).datastore(DATASTORE);
+        generator = (parallel > 1 ? b.concurrency(parallel).maxQueued(maxQueue) : b).build();
         try {
             server = new AdedServer(generator,
                     new AdedServer.Settings("127.0.0.1", 0, apiKey, parallel, maxQueue, 256, 30_000)).start();
