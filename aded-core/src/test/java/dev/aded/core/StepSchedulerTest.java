@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -83,10 +84,15 @@ class StepSchedulerTest {
         public void close() {}
     }
 
-    /** One generation: {@code steps} steps of trees of {@code nodes} nodes, keeping the model's token each time. */
-    private static int[] generate(StepScheduler scheduler, ModelSession session, int steps, int nodes) {
+    /**
+     * One generation: {@code steps} steps of trees of {@code nodes} nodes, keeping the model's token each time; it
+     * starts stepping when all of the {@code start} barrier's generations have joined, so that they overlap.
+     */
+    private static int[] generate(StepScheduler scheduler, ModelSession session, int steps, int nodes,
+            CyclicBarrier start) throws Exception {
         scheduler.join();
         try {
+            start.await(1, TimeUnit.MINUTES);
             session.prefill(SCRIPT, 0, 1);
             DraftTree tree = new DraftTree(nodes);
             int[] out = new int[steps];
@@ -111,9 +117,10 @@ class StepSchedulerTest {
     private static List<Future<int[]>> runAll(ExecutorService pool, StepScheduler scheduler, Recording model,
             int generations, int steps, int nodes) {
         List<Future<int[]>> futures = new ArrayList<>();
+        CyclicBarrier start = new CyclicBarrier(generations);
         for (int g = 0; g < generations; g++) {
             ModelSession session = model.newSession(steps + nodes + 2);
-            futures.add(pool.submit(() -> generate(scheduler, session, steps, nodes)));
+            futures.add(pool.submit(() -> generate(scheduler, session, steps, nodes, start)));
         }
         return futures;
     }
@@ -166,7 +173,7 @@ class StepSchedulerTest {
         AtomicInteger failures = new AtomicInteger();
         try {
             List<Future<int[]>> good = runAll(pool, scheduler, model, 4, 100, 2);
-            Future<int[]> failing = pool.submit(() -> generate(scheduler, bad, 100, 2));
+            Future<int[]> failing = pool.submit(() -> generate(scheduler, bad, 100, 2, new CyclicBarrier(1)));
             for (Future<int[]> f : good) {
                 assertEquals(100, f.get(1, TimeUnit.MINUTES).length);
             }
