@@ -75,7 +75,7 @@ for step in $steps; do
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
     bench|bench-f32|bench-best-first|bench-no-corpus|bench-concurrency)
-      ds=$work/python.aded
+      ds=${ADED_DATASTORE:-$work/python.aded}  # ADED_DATASTORE: another datastore, such as the embedded one
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
     bench)
@@ -113,8 +113,8 @@ for step in $steps; do
       ;;
     bench-concurrency)
       # N concurrent streams over the dev prompts, each mode against its own single-stream run
-      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
-        --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} --json "$out/bench-concurrency.json" 2>&1 \
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" \
+        --modes ${ADED_BENCH_MODES:-ar,pld,aded} --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} --json "$out/bench-concurrency.json" 2>&1 \
         | tee "$out/bench-concurrency.txt"
       ;;
     forward)

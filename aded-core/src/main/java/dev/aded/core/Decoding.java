@@ -232,7 +232,7 @@ final class Decoding {
         DraftTree target = sizer != null ? sizer.candidates() : tree;
         target.reset(context[length - 1]);
         int remaining = config.maxNewTokens() - (length - promptLength);
-        int nodes = Math.min(budget, capacity - session.cachedLength() - 1);
+        int nodes = Math.min(Math.min(budget, scheduler.draftNodeShare()), capacity - session.cachedLength() - 1);
         int depth = Math.min(config.maxDraftDepth(), remaining - 1);
         long spent = 0;
         if (nodes > 0 && depth > 0) {

@@ -67,6 +67,20 @@ final class StepScheduler {
         }
     }
 
+    /**
+     * Draft nodes a generation's tree may hold now, its root not counted: an equal share of a pass's node budget
+     * among the running generations, so that all of their trees fit one pass (at 64 generations of 64-node trees,
+     * a pass would hold 16 of them and a round take four passes). Unbounded in effect for a lone generation.
+     */
+    int draftNodeShare() {
+        lock.lock();
+        try {
+            return Math.max(1, MAX_NODES / Math.max(1, running) - 1);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A generation has ended: passes no longer wait for it, so the waiting ones may be complete now. */
     void leave() {
         lock.lock();
