@@ -316,6 +316,17 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
+     * Does now what the first generation in {@code config} would otherwise do on its own time: times the model's
+     * verification costs for the aded mode (a few hundred milliseconds, once per model). For benchmarks and services
+     * that want their first request's latency to be like the others'.
+     */
+    public void prepare(GenerationConfig config) {
+        if (resolveMode(config.mode()) == Mode.ADED) {
+            measuredCosts(config);
+        }
+    }
+
+    /**
      * The model's verification costs, timed on first use up to this config's tree budget (a few hundred
      * milliseconds on a CPU, once per model; not counted in the generation's statistics).
      */

@@ -125,7 +125,9 @@ final class BenchCommand implements Callable<Integer> {
                 runs.put(mode, new ModeRun());
                 singleRequests.put(mode, new Request[texts.size()]);
             }
-            measureCostsUpFront(p, configs);
+            // Its first generation's statistics leave the cost model's timing out, but the wall time the
+            // concurrency figures use would not.
+            configs.values().forEach(p::prepare);
             warmUpConcurrently(p, texts, configs.values(), levels);
             // Modes take turns on each prompt, so that a machine slowing down or speeding up (a shared host, clock
             // changes) weighs on all of them alike; each mode still sees the prompts in file order, so the adaptive
@@ -211,18 +213,6 @@ final class BenchCommand implements Callable<Integer> {
     /** In plain decoding, so no mode's drafter learns from text outside the run; JIT and allocator warm alike. */
     private static GenerationConfig warmUp(GenerationConfig config) {
         return config.toBuilder().mode(Mode.AR).maxNewTokens(16).build();
-    }
-
-    /**
-     * Times the verifier for aded's cost model now, as its first generation would (seconds on a slow CPU): that
-     * generation's statistics leave it out, but its wall time, which the concurrency figures use, would not. Called
-     * while no generation runs, so nothing else needs the model.
-     */
-    private static void measureCostsUpFront(Generator p, Map<Mode, GenerationConfig> configs) {
-        GenerationConfig aded = configs.get(Mode.ADED);
-        if (aded != null) {
-            VerifierCostModel.of(p.model()).ensureMeasured(p.model(), aded.treeBudget() + 1);
-        }
     }
 
     /**
