@@ -72,6 +72,11 @@ final class ModelOptions {
         return Files.isRegularFile(shipped) ? shipped : null;
     }
 
+    /** Whether the model runs on a GPU, where verifying many generations' trees in one pass pays. */
+    boolean onGpu() {
+        return device() == Device.GPU;
+    }
+
     private Device device() {
         return switch (device) {
             case "cpu" -> Device.CPU;

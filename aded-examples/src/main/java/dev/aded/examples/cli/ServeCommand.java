@@ -29,8 +29,8 @@ final class ServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(names = "--parallel", paramLabel = "N", defaultValue = "4",
-            description = "generations running at once, their draft trees verified in one forward pass per step"
-                    + " (default: ${DEFAULT-VALUE})")
+            description = "generations running at once; on a GPU their draft trees are verified in one forward pass"
+                    + " per step (default: ${DEFAULT-VALUE})")
     int parallel;
 
     @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64",
@@ -53,7 +53,9 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path persistTo = persist != null ? persist : model.datastore;
-        Generator p = model.open(persistTo, parallel, maxQueue);
+        // On a CPU a batched pass costs about as much as its sequences' passes one after another, and pads them
+        // besides (docs/benchmarks.md): the generations take turns there instead.
+        Generator p = model.open(persistTo, model.onGpu() ? parallel : 1, maxQueue);
         AdedServer server;
         try {
             server = new AdedServer(p, new AdedServer.Settings(host, port, apiKey, parallel, maxQueue,

@@ -30,7 +30,8 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     TestServer(String apiKey, int parallel, int maxQueue) throws Exception {
-        // As aded serve builds it: batching when more than one generation runs at once.
+        // As aded serve builds it on a GPU, batching when more than one generation runs at once (on the CPU it lets
+        // them take turns, which is faster there): so that the server's tests cover the batched path too.
         Aded.Builder b = Aded.builder().model(MODEL).datastore(DATASTORE);
         generator = (parallel > 1 ? b.concurrency(parallel).maxQueued(maxQueue) : b).build();
         try {
