@@ -71,7 +71,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         this.manager = model.manager.newSubManager();
         try {
-            this.zeros = (PtNDArray) manager.zeros(new Shape(PREFILL_CHUNK, capacity), model.dtype);
+            // The eager pass's mask columns for the past; a batch session's passes make their masks from the batch's
+            // table instead.
+            this.zeros = slots != null ? null
+                    : (PtNDArray) manager.zeros(new Shape(PREFILL_CHUNK, capacity), model.dtype);
         } catch (EngineException e) {
             close();
             throw DeviceMemory.translate(e, "the attention mask of a session of " + capacity + " tokens",
