@@ -4,6 +4,7 @@ import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import dev.aded.core.DeviceMemoryException;
 import java.util.BitSet;
 
 /**
@@ -37,7 +38,12 @@ final class KvSlots implements AutoCloseable {
         this.slots = slots;
         this.slotRows = slotRows;
         this.spareRow = slots * slotRows;
-        this.kv = new KvCache(model, spareRow + 1);
+        try {
+            this.kv = new KvCache(model, spareRow + 1);
+        } catch (DeviceMemoryException e) {
+            throw new DeviceMemoryException("the KV cache of a batch of " + slots + " slots of " + slotRows
+                    + " tokens: " + e.getMessage() + "; run fewer generations at once (concurrency, --parallel)", e);
+        }
         this.manager = kv.manager.newSubManager();
         try {
             float[] masks = new float[(slotRows + 1) * slotRows];

@@ -46,6 +46,18 @@ class DeviceMemoryTest {
     }
 
     @Test
+    void aBatchTooLargeForTheDeviceNamesItsSlots() throws IOException {
+        assumeTrue(!"1".equals(Files.readString(Path.of("/proc/sys/vm/overcommit_memory")).trim()),
+                "vm.overcommit_memory=1 would let a 1 TiB allocation succeed and then exhaust the host");
+        try (LlamaModel model = LlamaModel.random(config(64, 8, 128, 256, 2, 1 << 21), Device.cpu(), 7)) {
+            model.batching(64, 1 << 21);
+            DeviceMemoryException e = assertThrows(DeviceMemoryException.class, () -> model.newSession(16));
+            assertTrue(e.getMessage().contains("a batch of 64 slots of " + (1 << 21) + " tokens")
+                    && e.getMessage().contains("run fewer generations at once"), e.getMessage());
+        }
+    }
+
+    @Test
     void aKvCacheTooLargeForTheDeviceFailsTheCallNotTheModel() throws IOException {
         // 128 layers × 2^21 positions × 512 (key and value heads) × 2 dims in f32: a 1 TiB cache. The kernel refuses
         // it outright unless it was told to overcommit without limit, in which case the zeroing would page it in.
