@@ -191,10 +191,10 @@ final class BatchedSteps implements AutoCloseable {
                 device), new long[] {b, nodes, nodes});
         PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, past); // [B, P]
         pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {b, 1, past}), new long[] {1, nodes, 1});
-        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N], → [B, g·N, P + N]
+        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
         int g = c.groupSize();
         if (g > 1) {
-            mask = Torch.tile(mask, new long[] {1, g, 1});
+            mask = Torch.tile(mask, new long[] {1, g, 1}); // [B, g·N, P + N]: the (group, token) rows
         }
         PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
                 LlamaModel.Keys.gathered(headRows, b, (int) keys, slots.spareRow + 1, c), (int) n, true);
