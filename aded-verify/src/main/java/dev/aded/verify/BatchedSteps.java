@@ -16,9 +16,11 @@ import java.util.Arrays;
  * by its tree's rows (the tree's own mask). Eager on the CPU; on a GPU with the graph helper, replayed as CUDA graphs
  * bucketed by (sequences, nodes, past keys), as vLLM captures decode per batch size.
  *
- * <p>The step's input, one float tensor: token ids [B·N], RoPE rows [B·N·heads], rows to write [B·N], rows to
- * attend [B·(P + N)], past lengths [B], tree masks [B·N·N]. Padding nodes (and padding sequences of a graph
- * bucket) write to the spare row and attend to themselves only.
+ * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], rows to attend
+ * [B·(P + N)], past lengths [B], tree masks [B·N·N], where R = B·N rows. Padding nodes (and padding sequences of a
+ * graph bucket) write to the spare row and attend to themselves only. The eager pass packs its rows instead
+ * ({@link LlamaModel.Packing}): R is the real nodes alone, and two more index lists map them to the attention's
+ * B·N rows [B·N] and back [R].
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -61,43 +63,63 @@ final class BatchedSteps implements AutoCloseable {
             maxPast = Math.max(maxPast, cached);
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
-        int b = graphed ? batchBucket(count) : count;
-        int nodes = graphed ? GraphedSteps.ceilPow2(maxNodes) : maxNodes;
-        int past = graphed ? Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)))
-                : maxPast;
-        int size = encode(sessions, trees, count, b, nodes, past);
-        if (argmax.length < b * nodes) {
-            argmax = new int[Math.max(b * nodes, 2 * argmax.length)];
-        }
+        Layout layout = graphed
+                ? new Layout(batchBucket(count), GraphedSteps.ceilPow2(maxNodes),
+                        Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast))),
+                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes))
+                : packed(trees, count, maxNodes, maxPast);
         PtNDArray logits = null;
         try {
             if (graphed) {
-                logits = replay(size, b, nodes, past);
+                logits = replay(encode(sessions, trees, count, layout), layout);
+                if (logits == null) {
+                    layout = packed(trees, count, maxNodes, maxPast);
+                }
             }
             if (logits == null) {
-                logits = eager(size, b, nodes, past);
+                logits = eager(encode(sessions, trees, count, layout), layout);
             }
         } catch (EngineException e) {
             throw DeviceMemory.translate(e, "a forward pass over " + count + " trees of up to " + maxNodes
                     + " nodes", model.device);
         }
+        int row = 0;
         for (int i = 0; i < count; i++) {
-            sessions[i].batched(logits, i * nodes, argmax, trees[i].size());
+            sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmax, trees[i].size());
+            row += trees[i].size();
         }
     }
 
+    /**
+     * A pass's shape: B sequences of {@code nodes} nodes attending to {@code past} keys of their own and their tree;
+     * {@code rows} rows through the row-wise operations, B·nodes, or the real nodes alone when {@code packed}.
+     */
+    private record Layout(int b, int nodes, int past, boolean packed, int rows) {}
+
+    /**
+     * The eager pass's shape: no more sequences, nodes or keys than the batch has, and its nodes packed when its trees
+     * differ in size (packing costs two gathers a layer, for nothing when there is no padding to leave out).
+     */
+    private static Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast) {
+        int rows = 0;
+        for (int i = 0; i < count; i++) {
+            rows += trees[i].size();
+        }
+        return new Layout(count, maxNodes, maxPast, rows < count * maxNodes, rows);
+    }
+
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
-    private PtNDArray replay(int size, int b, int nodes, int past) {
-        long key = ((long) b << 40) | ((long) nodes << 24) | past;
+    private PtNDArray replay(int size, Layout l) {
+        long key = ((long) l.b << 40) | ((long) l.nodes << 24) | l.past;
         try {
-            return graphs.run(key, input, size, (in, scope) -> pass(in, b, nodes, past, scope), argmax, b * nodes);
+            return graphs.run(key, input, size, (in, scope) -> pass(in, l, scope), argmax, l.rows);
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;
         }
     }
 
-    private PtNDArray eager(int size, int b, int nodes, int past) {
+    private PtNDArray eager(int size, Layout l) {
         if (step != null) {
             step.close();
         }
@@ -105,7 +127,7 @@ final class BatchedSteps implements AutoCloseable {
         // Thread-local in PyTorch: set on the thread that runs the step.
         Torch.noGrad();
         PtNDArray in = (PtNDArray) step.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
-        PtNDArray[] out = pass(in, b, nodes, past, step);
+        PtNDArray[] out = pass(in, l, step);
         long[] best = out[1].toLongArray();
         for (int i = 0; i < best.length; i++) {
             argmax[i] = (int) best[i];
@@ -114,42 +136,53 @@ final class BatchedSteps implements AutoCloseable {
     }
 
     /** The batch's input, laid out as the class comment says; returns its length. */
-    private int encode(LlamaSession[] sessions, DraftTree[] trees, int count, int b, int nodes, int past) {
+    private int encode(LlamaSession[] sessions, DraftTree[] trees, int count, Layout l) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        int n = b * nodes;
+        int b = l.b;
+        int nodes = l.nodes;
+        int past = l.past;
+        int n = l.rows;
         int keys = past + nodes;
         int writeAt = n * (1 + heads);
         int keysAt = writeAt + n;
         int pastAt = keysAt + b * keys;
         int treeAt = pastAt + b;
-        int size = treeAt + b * nodes * nodes;
+        int padAt = treeAt + b * nodes * nodes;
+        int size = l.packed ? padAt + b * nodes + n : padAt;
         if (input.length < size) {
             input = new float[size];
+        }
+        if (argmax.length < n) {
+            argmax = new int[Math.max(n, 2 * argmax.length)];
         }
         if (ids.length < nodes) {
             ids = new int[nodes];
             depths = new int[nodes];
         }
-        Arrays.fill(input, treeAt, size, Float.NEGATIVE_INFINITY);
+        Arrays.fill(input, treeAt, padAt, Float.NEGATIVE_INFINITY);
+        int first = 0; // the sequence's first row
         for (int s = 0; s < b; s++) {
             boolean real = s < count;
             DraftTree tree = real ? trees[s] : null;
             int size0 = real ? tree.size() : 0;
             int cached = real ? sessions[s].cachedLength() : 0;
             int base = real ? sessions[s].slot() * slots.slotRows : 0;
+            int rowsOfIt = l.packed ? size0 : nodes;
             if (real) {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
             }
-            LlamaSession.encodeTokens(input, s * nodes, n + s * nodes * heads, ids, depths, size0, nodes, cached, c);
+            LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
             int keyRow = keysAt + s * keys;
             for (int j = 0; j < past; j++) {
                 input[keyRow + j] = real ? base + j : slots.spareRow;
             }
             for (int i = 0; i < nodes; i++) {
                 int row = i < size0 ? base + cached + i : slots.spareRow;
-                input[writeAt + s * nodes + i] = row;
+                if (i < rowsOfIt) {
+                    input[writeAt + first + i] = row;
+                }
                 input[keyRow + past + i] = row;
                 int maskRow = treeAt + (s * nodes + i) * nodes;
                 if (i < size0) {
@@ -161,17 +194,28 @@ final class BatchedSteps implements AutoCloseable {
                 } else {
                     input[maskRow + i] = 0f;
                 }
+                if (l.packed) {
+                    // A padding row of the attention takes the sequence's first node: any real row will do.
+                    input[padAt + s * nodes + i] = first + (i < size0 ? i : 0);
+                    if (i < size0) {
+                        input[padAt + b * nodes + first + i] = s * nodes + i;
+                    }
+                }
             }
             input[pastAt + s] = cached;
+            first += rowsOfIt;
         }
         return size;
     }
 
     /** The pass over a batch's input: what both the eager step and the captured graph run. */
-    private PtNDArray[] pass(PtNDArray in, int b, int nodes, int past, NDManager scope) {
+    private PtNDArray[] pass(PtNDArray in, Layout l, NDManager scope) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        long n = (long) b * nodes;
+        int b = l.b;
+        int nodes = l.nodes;
+        int past = l.past;
+        long n = l.rows;
         long keys = past + nodes;
         ai.djl.Device device = model.device;
         PtNDArray all = Torch.slice(in, 0, 0, in.getShape().get(0));
@@ -187,8 +231,9 @@ final class BatchedSteps implements AutoCloseable {
         long pastAt = keysAt + b * keys;
         PtNDArray lengths = LlamaSession.asIds(all, pastAt, pastAt + b, device);
         long treeAt = pastAt + b;
-        PtNDArray tree = Torch.reshape(Torch.to(Torch.slice(all, 0, treeAt, treeAt + n * nodes), model.dtype,
-                device), new long[] {b, nodes, nodes});
+        long padAt = treeAt + (long) b * nodes * nodes;
+        PtNDArray tree = Torch.reshape(Torch.to(Torch.slice(all, 0, treeAt, padAt), model.dtype, device),
+                new long[] {b, nodes, nodes});
         PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, past); // [B, P]
         pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {b, 1, past}), new long[] {1, nodes, 1});
         PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
@@ -196,8 +241,14 @@ final class BatchedSteps implements AutoCloseable {
         if (g > 1) {
             mask = Torch.tile(mask, new long[] {1, g, 1}); // [B, g·N, P + N]: the (group, token) rows
         }
+        LlamaModel.Packing packing = null;
+        if (l.packed) {
+            long padded = (long) b * nodes;
+            packing = new LlamaModel.Packing(LlamaSession.asIds(all, padAt, padAt + padded, device),
+                    LlamaSession.asIds(all, padAt + padded, padAt + padded + n, device), (int) padded);
+        }
         PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.gathered(headRows, b, (int) keys, slots.spareRow + 1, c), (int) n, true);
+                LlamaModel.Keys.gathered(headRows, b, (int) keys, slots.spareRow + 1, c, packing), (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 

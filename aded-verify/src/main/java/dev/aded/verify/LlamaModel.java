@@ -330,6 +330,11 @@ public final class LlamaModel implements TargetModel {
     interface Keys {
         int sequences();
 
+        /** How the pass's rows map to the attention's B sequences of equal length; null when they are the same rows. */
+        default Packing packing() {
+            return null;
+        }
+
         /**
          * The keys, in {@code scope}: views of the cache would belong to the cache's manager and pile up there, so
          * the first one made goes to the step's.
@@ -361,6 +366,12 @@ public final class LlamaModel implements TargetModel {
          * their keys cannot be one view; gathering whole head rows is an embedding lookup, the fastest gather.
          */
         static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
+            return gathered(headRows, sequences, perSequence, cacheRows, c, null);
+        }
+
+        /** {@link #gathered}, the pass's rows packed: see {@link Packing}. */
+        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c,
+                Packing packing) {
             long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
             long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
             return new Keys() {
@@ -370,12 +381,39 @@ public final class LlamaModel implements TargetModel {
                 }
 
                 @Override
+                public Packing packing() {
+                    return packing;
+                }
+
+                @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
                     PtNDArray flat = Torch.reshape(layerCache, table);
                     flat.attach(scope);
                     return Torch.reshape(Torch.embedding(headRows, flat), shape);
                 }
             };
+        }
+    }
+
+    /**
+     * A batch's nodes packed, one row per real node, for every row-wise operation (the projections, the MLP, the head:
+     * nearly all the arithmetic), and padded to B sequences of equal length for attention only. On the CPU the
+     * arithmetic is the time, and a batch's trees differ in size; a CUDA graph needs fixed shapes and pads throughout.
+     *
+     * @param padded for each of the attention's rows, the packed row it takes (padding rows take any)
+     * @param packed for each packed row, its row in the attention's layout
+     * @param paddedRows the attention's rows, B times the longest tree
+     */
+    record Packing(PtNDArray padded, PtNDArray packed, int paddedRows) {
+        /** Packed queries [n, heads, D] → the attention's rows [paddedRows, heads, D]. */
+        PtNDArray toPadded(PtNDArray queries, int heads, int hd) {
+            PtNDArray flat = Torch.reshape(queries, new long[] {-1, (long) heads * hd});
+            return Torch.reshape(Torch.embedding(padded, flat), new long[] {paddedRows, heads, hd});
+        }
+
+        /** The attention's output rows [paddedRows, width] → the packed rows [n, width]. */
+        PtNDArray toPacked(PtNDArray rows) {
+            return Torch.embedding(packed, rows);
         }
     }
 
@@ -431,13 +469,22 @@ public final class LlamaModel implements TargetModel {
         PtNDArray past = keys.read(layerCache, h.getManager()); // [2kvH, B, L, D]
         PtNDArray keysT = Torch.transpose(Torch.slice(past, 0, 0, kvH), 2, 3); // [kvH, B, D, L], a view
         PtNDArray values = Torch.slice(past, 0, kvH, 2L * kvH);
-        PtNDArray q = grouped(Torch.slice(roped, 1, 0, qH), b, n / b, kvH, g, hd);
-        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, B, g·n/B, L]
+        PtNDArray queries = Torch.slice(roped, 1, 0, qH);
+        int rows = n;
+        if (keys.packing() != null) {
+            queries = keys.packing().toPadded(queries, qH, hd);
+            rows = keys.packing().paddedRows;
+        }
+        PtNDArray q = grouped(queries, b, rows / b, kvH, g, hd);
+        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, B, g·rows/B, L]
         if (mask != null) {
             scores = Torch.add(scores, mask);
         }
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), b, n / b, kvH, g, hd);
+        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), b, rows / b, kvH, g, hd);
+        if (keys.packing() != null) {
+            o = keys.packing().toPacked(o);
+        }
         h = Torch.linear(o, (PtNDArray) weights.out[l], h); // residual add fused into the bias of addmm
         PtNDArray gu = Torch.linear(normalized(h), (PtNDArray) weights.gateUp[l], null);
         int inter = c.intermediateSize();
