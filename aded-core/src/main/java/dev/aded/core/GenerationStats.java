@@ -30,7 +30,8 @@ public final class GenerationStats {
      * @param sequencesPerStep how many generations' trees each step's forward pass verified, this one's included
      */
     public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, int[] nodesPerStep,
-            double[] predictedPerStep, int[] sequencesPerStep, long prefillNanos, long draftNanos, long verifyNanos, long totalNanos) {
+            double[] predictedPerStep, int[] sequencesPerStep, long prefillNanos, long draftNanos, long verifyNanos,
+            long totalNanos) {
         this.mode = mode;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;

@@ -185,7 +185,10 @@ final class StepScheduler {
         }
     }
 
-    /** Whether a pass should start now: every running generation waits, the budget is full, or the oldest waited long enough. */
+    /**
+     * Whether a pass should start now: every running generation waits, the budget is full, or the oldest has waited
+     * long enough.
+     */
     private boolean ready() {
         if (waiting.isEmpty()) {
             return false;

@@ -94,7 +94,37 @@ final class BatchedSteps implements AutoCloseable {
      * A pass's shape: B sequences of {@code nodes} nodes attending to {@code past} keys of their own and their tree;
      * {@code rows} rows through the row-wise operations, B·nodes, or the real nodes alone when {@code packed}.
      */
-    private record Layout(int b, int nodes, int past, boolean packed, int rows) {}
+    private record Layout(int b, int nodes, int past, boolean packed, int rows) {
+        /** Keys each sequence attends to: its past, then its tree's rows. */
+        int keys() {
+            return past + nodes;
+        }
+
+        /** Where the input's parts start (the class comment lists them), for a model of {@code heads} q/k/v heads. */
+        int writeAt(int heads) {
+            return rows * (1 + heads);
+        }
+
+        int keysAt(int heads) {
+            return writeAt(heads) + rows;
+        }
+
+        int pastAt(int heads) {
+            return keysAt(heads) + b * keys();
+        }
+
+        int treeAt(int heads) {
+            return pastAt(heads) + b;
+        }
+
+        int padAt(int heads) {
+            return treeAt(heads) + b * nodes * nodes;
+        }
+
+        int size(int heads) {
+            return packed ? padAt(heads) + b * nodes + rows : padAt(heads);
+        }
+    }
 
     /**
      * The eager pass's shape: no more sequences, nodes or keys than the batch has, and its nodes packed when its trees
@@ -143,13 +173,13 @@ final class BatchedSteps implements AutoCloseable {
         int nodes = l.nodes;
         int past = l.past;
         int n = l.rows;
-        int keys = past + nodes;
-        int writeAt = n * (1 + heads);
-        int keysAt = writeAt + n;
-        int pastAt = keysAt + b * keys;
-        int treeAt = pastAt + b;
-        int padAt = treeAt + b * nodes * nodes;
-        int size = l.packed ? padAt + b * nodes + n : padAt;
+        int keys = l.keys();
+        int writeAt = l.writeAt(heads);
+        int keysAt = l.keysAt(heads);
+        int pastAt = l.pastAt(heads);
+        int treeAt = l.treeAt(heads);
+        int padAt = l.padAt(heads);
+        int size = l.size(heads);
         if (input.length < size) {
             input = new float[size];
         }
@@ -212,30 +242,23 @@ final class BatchedSteps implements AutoCloseable {
     private PtNDArray[] pass(PtNDArray in, Layout l, NDManager scope) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        int b = l.b;
-        int nodes = l.nodes;
-        int past = l.past;
         long n = l.rows;
-        long keys = past + nodes;
         ai.djl.Device device = model.device;
         PtNDArray all = Torch.slice(in, 0, 0, in.getShape().get(0));
         all.attach(scope);
         PtNDArray tokens = LlamaSession.asIds(all, 0, n, device);
-        PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, n * (1 + heads), device), new long[] {n, heads});
-        long writeAt = n * (1 + heads);
-        PtNDArray writeRows = LlamaSession.asIds(all, writeAt, writeAt + n, device);
-        long keysAt = writeAt + n;
-        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, keysAt, keysAt + b * keys, device),
-                new long[] {1, b * keys});
+        PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, l.writeAt(heads), device), new long[] {n, heads});
+        PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.keysAt(heads), device);
+        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.pastAt(heads), device),
+                new long[] {1, (long) l.b * l.keys()});
         PtNDArray headRows = Torch.reshape(Torch.add(keyRows, slots.headOffsets), new long[] {-1});
-        long pastAt = keysAt + b * keys;
-        PtNDArray lengths = LlamaSession.asIds(all, pastAt, pastAt + b, device);
-        long treeAt = pastAt + b;
-        long padAt = treeAt + (long) b * nodes * nodes;
+        PtNDArray lengths = LlamaSession.asIds(all, l.pastAt(heads), l.treeAt(heads), device);
+        long treeAt = l.treeAt(heads);
+        long padAt = l.padAt(heads);
         PtNDArray tree = Torch.reshape(Torch.to(Torch.slice(all, 0, treeAt, padAt), model.dtype, device),
-                new long[] {b, nodes, nodes});
-        PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, past); // [B, P]
-        pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {b, 1, past}), new long[] {1, nodes, 1});
+                new long[] {l.b, l.nodes, l.nodes});
+        PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.past); // [B, P]
+        pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {l.b, 1, l.past}), new long[] {1, l.nodes, 1});
         PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
         int g = c.groupSize();
         if (g > 1) {
@@ -243,12 +266,12 @@ final class BatchedSteps implements AutoCloseable {
         }
         LlamaModel.Packing packing = null;
         if (l.packed) {
-            long padded = (long) b * nodes;
+            long padded = (long) l.b * l.nodes;
             packing = new LlamaModel.Packing(LlamaSession.asIds(all, padAt, padAt + padded, device),
                     LlamaSession.asIds(all, padAt + padded, padAt + padded + n, device), (int) padded);
         }
         PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.gathered(headRows, b, (int) keys, slots.spareRow + 1, c, packing), (int) n, true);
+                LlamaModel.Keys.gathered(headRows, l.b, l.keys(), slots.spareRow + 1, c, packing), (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 

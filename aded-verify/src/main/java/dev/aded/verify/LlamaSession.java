@@ -17,8 +17,8 @@ import dev.aded.core.TreeLogits;
  * see {@link GraphedSteps}): the session then borrows a cache from the model's {@link GraphPool} and gives it back
  * when it closes. Otherwise, and after a failed capture, steps run eagerly, issuing the pass operation by
  * operation. In a batching model ({@link KvSlots}) the session's cache is a slot of the batch's, and its tree steps
- * run through {@link BatchedSteps}, alone or with other sessions' trees. Every eager step's temporaries live in a sub-manager that the next step closes, so native memory
- * stays flat however long the generation.
+ * run through {@link BatchedSteps}, alone or with other sessions' trees. Every eager step's temporaries live in a
+ * sub-manager that the next step closes, so native memory stays flat however long the generation.
  */
 final class LlamaSession implements ModelSession, TreeLogits {
     /** Prompt tokens per prefill pass: bounds the [chunk, chunk] mask and activations of long prompts. */
