@@ -15,7 +15,8 @@ import java.util.Arrays;
  * k nodes is the k candidates of highest path value (a connected tree, since a child's value never exceeds its
  * parent's); the chosen k maximises that expectation over the step's time, the draft time already spent plus
  * {@link VerifierCostModel}'s price of k + 1 nodes at this context length. When nothing is likely to be accepted, k is
- * 0 and the step verifies the single token, which costs what plain decoding does.
+ * 0 and the step verifies the single token, which costs what plain decoding does; one such step in 16 (per model)
+ * verifies the likeliest candidate anyway, so that a tree's price and the calibration keep meeting evidence.
  *
  * <p>Learning walks the whole candidate tree, not only the verified part, along the tokens the step produced: each
  * candidate whose parent lies on that path is a hit or a miss whatever was verified, so an estimate that fell too
@@ -84,6 +85,10 @@ final class TreeSizer {
                 bestCount = k;
                 bestExpected = expected;
             }
+        }
+        if (bestCount == 0 && n > 1 && cost.exploreTree()) {
+            bestCount = 1;
+            bestExpected = 1.0 + values[(int) order[0]];
         }
         Arrays.fill(chosen, 0, n, false);
         for (int k = 0; k < bestCount; k++) {

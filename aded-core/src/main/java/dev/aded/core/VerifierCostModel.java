@@ -179,6 +179,19 @@ public final class VerifierCostModel {
         correction[hi] *= Math.exp(LEARNING_RATE * w * logSurprise);
     }
 
+    /**
+     * Whether a step about to verify the single token should verify its likeliest candidate instead: one such step in
+     * {@value #EXPLORE_EVERY}. Live steps correct the price of a tree only when trees are verified, so a first
+     * measurement that came out high (a busy machine) would otherwise keep trees out for good; and the acceptance
+     * calibration, too, learns only from what is verified.
+     */
+    synchronized boolean exploreTree() {
+        return ++singleTokenChoices % EXPLORE_EVERY == 0;
+    }
+
+    private static final int EXPLORE_EVERY = 16;
+    private long singleTokenChoices;
+
     /** Wall time spent measuring so far. */
     public synchronized long measuringNanos() {
         return measuringNanos;
