@@ -227,46 +227,39 @@ final class StepScheduler {
 
     /** One pass over the batch, under the device lock; each step gets its logits or its failure. */
     private void run(Batch batch) {
-        Step[] steps = batch.steps;
-        int k = steps.length;
-        ModelSession[] sessions = new ModelSession[k];
-        DraftTree[] trees = new DraftTree[k];
-        for (int i = 0; i < k; i++) {
-            sessions[i] = steps[i].session;
-            trees[i] = steps[i].tree;
-        }
-        TreeLogits[] logits = null;
-        RuntimeException failure = null;
-        try {
-            logits = model.forwardAll(sessions, trees, k);
-        } catch (RuntimeException e) {
-            failure = e;
-        } catch (Error e) {
-            failure = new GenerationFailedException(e);
-        }
-        if (failure != null && k > 1) {
-            // Alone, each tree either passes or fails on its own account.
-            for (int i = 0; i < k; i++) {
-                try {
-                    steps[i].logits = model.forwardAll(new ModelSession[] {sessions[i]}, new DraftTree[] {trees[i]},
-                            1)[0];
-                } catch (RuntimeException e) {
-                    steps[i].failure = e;
-                } catch (Error e) {
-                    steps[i].failure = new GenerationFailedException(e);
-                }
-            }
-        } else {
-            for (int i = 0; i < k; i++) {
-                steps[i].logits = failure == null ? logits[i] : null;
-                steps[i].failure = failure;
-            }
-        }
+        verify(batch.steps, 0, batch.steps.length);
         batch.passNanos = System.nanoTime() - batch.start;
-        for (Step s : steps) {
+        for (Step s : batch.steps) {
             s.batch = batch;
             s.state = READY;
             LockSupport.unpark(s.thread);
+        }
+    }
+
+    /**
+     * Runs the trees of {@code steps[from, from + k)} in one pass and gives each step its logits. When the pass
+     * fails, each tree runs again alone, so that it passes or fails on its own account.
+     */
+    private void verify(Step[] steps, int from, int k) {
+        ModelSession[] sessions = new ModelSession[k];
+        DraftTree[] trees = new DraftTree[k];
+        for (int i = 0; i < k; i++) {
+            sessions[i] = steps[from + i].session;
+            trees[i] = steps[from + i].tree;
+        }
+        try {
+            TreeLogits[] logits = model.forwardAll(sessions, trees, k);
+            for (int i = 0; i < k; i++) {
+                steps[from + i].logits = logits[i];
+            }
+        } catch (RuntimeException | Error e) {
+            if (k > 1) {
+                for (int i = 0; i < k; i++) {
+                    verify(steps, from + i, 1);
+                }
+            } else {
+                steps[from].failure = e instanceof RuntimeException r ? r : new GenerationFailedException(e);
+            }
         }
     }
 

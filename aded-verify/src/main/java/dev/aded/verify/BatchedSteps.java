@@ -53,14 +53,9 @@ final class BatchedSteps implements AutoCloseable {
         int maxNodes = 1;
         int maxPast = 1;
         for (int i = 0; i < count; i++) {
-            int n = trees[i].size();
-            int cached = sessions[i].cachedLength();
-            if (n > sessions[i].capacity() - cached) {
-                throw new IllegalStateException("a tree of " + n + " nodes does not fit the session's cache ("
-                        + cached + " of " + sessions[i].capacity() + " used)");
-            }
-            maxNodes = Math.max(maxNodes, n);
-            maxPast = Math.max(maxPast, cached);
+            sessions[i].requireRoom(trees[i].size());
+            maxNodes = Math.max(maxNodes, trees[i].size());
+            maxPast = Math.max(maxPast, sessions[i].cachedLength());
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
         Layout layout = graphed
@@ -158,10 +153,7 @@ final class BatchedSteps implements AutoCloseable {
         Torch.noGrad();
         PtNDArray in = (PtNDArray) step.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
         PtNDArray[] out = pass(in, l, step);
-        long[] best = out[1].toLongArray();
-        for (int i = 0; i < best.length; i++) {
-            argmax[i] = (int) best[i];
-        }
+        Torch.copyInts(out[1], argmax);
         return out[0];
     }
 
@@ -202,6 +194,7 @@ final class BatchedSteps implements AutoCloseable {
             if (real) {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
+                LlamaSession.writeTreeMask(tree, input, treeAt + s * nodes * nodes, nodes);
             }
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
             int keyRow = keysAt + s * keys;
@@ -214,15 +207,8 @@ final class BatchedSteps implements AutoCloseable {
                     input[writeAt + first + i] = row;
                 }
                 input[keyRow + past + i] = row;
-                int maskRow = treeAt + (s * nodes + i) * nodes;
-                if (i < size0) {
-                    for (int j = 0; j < size0; j++) {
-                        if (tree.isAncestorOrSelf(j, i)) {
-                            input[maskRow + j] = 0f;
-                        }
-                    }
-                } else {
-                    input[maskRow + i] = 0f;
+                if (i >= size0) {
+                    input[treeAt + (s * nodes + i) * nodes + i] = 0f; // a padding node sees itself only
                 }
                 if (l.packed) {
                     // A padding row of the attention takes the sequence's first node: any real row will do.

@@ -30,11 +30,8 @@ final class KvSlots implements AutoCloseable {
     private final NDManager manager;
     private final BitSet free = new BitSet();
 
+    /** {@code slots} and {@code slotRows} as {@link LlamaModel#batching} checked them. */
     KvSlots(LlamaModel model, int slots, int slotRows) {
-        if (slots < 1 || slotRows < 1 || slotRows > model.maxContext()) {
-            throw new IllegalArgumentException("a batch needs at least 1 slot of 1 to " + model.maxContext()
-                    + " tokens, got " + slots + " of " + slotRows);
-        }
         this.slots = slots;
         this.slotRows = slotRows;
         this.spareRow = slots * slotRows;

@@ -160,10 +160,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
             return model.forwardAll(new ModelSession[] {this}, new DraftTree[] {tree}, 1)[0];
         }
         int n = tree.size();
-        if (n > capacity - cached) {
-            throw new IllegalStateException("a tree of " + n + " nodes does not fit the session's cache (" + cached
-                    + " of " + capacity + " used)");
-        }
+        requireRoom(n);
         if (n > PREFILL_CHUNK) {
             throw new IllegalArgumentException("trees are limited to " + PREFILL_CHUNK + " nodes, got " + n);
         }
@@ -172,13 +169,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         tree.copyTokens(ids);
         tree.copyDepths(depths);
         float[] treeMask = new float[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                if (!tree.isAncestorOrSelf(j, i)) {
-                    treeMask[i * n + j] = Float.NEGATIVE_INFINITY;
-                }
-            }
-        }
+        writeTreeMask(tree, treeMask, 0, n);
         newStep();
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
@@ -188,16 +179,34 @@ final class LlamaSession implements ModelSession, TreeLogits {
             logits = graphed != null && pool.usable() ? replay(ids, depths, treeMask, n) : null;
             if (logits == null) {
                 logits = eager(ids, depths, treeMask, n, true);
-                long[] best = Torch.argmaxLast(logits).toLongArray();
-                for (int i = 0; i < n; i++) {
-                    argmax[i] = (int) best[i];
-                }
+                Torch.copyInts(Torch.argmaxLast(logits), argmax);
             }
         } catch (EngineException e) {
             throw DeviceMemory.translate(e, "a forward pass over a tree of " + n + " nodes", model.device);
         }
         lastSize = n;
         return this;
+    }
+
+    /** @throws IllegalStateException when a tree of {@code n} nodes does not fit what is left of the cache */
+    void requireRoom(int n) {
+        if (n > capacity - cached) {
+            throw new IllegalStateException("a tree of " + n + " nodes does not fit the session's cache (" + cached
+                    + " of " + capacity + " used)");
+        }
+    }
+
+    /**
+     * The additive mask of {@code tree} into {@code out}, row i at {@code at + i·stride}: 0 where column j is node
+     * i or one of its ancestors, −∞ elsewhere among the tree's columns.
+     */
+    static void writeTreeMask(DraftTree tree, float[] out, int at, int stride) {
+        int n = tree.size();
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                out[at + i * stride + j] = tree.isAncestorOrSelf(j, i) ? 0f : Float.NEGATIVE_INFINITY;
+            }
+        }
     }
 
     /** Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}. */

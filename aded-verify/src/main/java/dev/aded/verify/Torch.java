@@ -81,6 +81,14 @@ final class Torch {
         return JniUtils.argMax(a, -1, false);
     }
 
+    /** The int64 values of {@code a} (ids, argmaxes) as ints into {@code out}, which holds at least as many. */
+    static void copyInts(PtNDArray a, int[] out) {
+        long[] values = a.toLongArray();
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (int) values[i];
+        }
+    }
+
     static PtNDArray permute(PtNDArray a, long[] dims) {
         return JniUtils.permute(a, dims);
     }

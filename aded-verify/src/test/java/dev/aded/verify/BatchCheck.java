@@ -51,7 +51,8 @@ public final class BatchCheck {
                 // A varying number of sessions per pass, so that several batch buckets are captured and replayed.
                 int count = 1 + random.nextInt(SESSIONS);
                 for (int s = 0; s < count; s++) {
-                    trees[s] = tree(last[s], 1 + random.nextInt(round % 3 == 0 ? 64 : 8), single.vocabSize(), random);
+                    trees[s] = GraphCheck.tree(last[s], 1 + random.nextInt(round % 3 == 0 ? 64 : 8), false,
+                            single.vocabSize(), random);
                 }
                 TreeLogits[] out = batching.forwardAll(batched, trees, count);
                 for (int s = 0; s < count; s++) {
@@ -97,18 +98,5 @@ public final class BatchCheck {
         }
         System.out.println(failures == 0 ? "PASS batch checks" : "FAIL " + failures + " batch checks");
         System.exit(failures == 0 ? 0 : 1);
-    }
-
-    private static DraftTree tree(int root, int size, int vocab, Random random) {
-        DraftTree t = new DraftTree(size);
-        t.reset(root);
-        while (t.size() < size) {
-            int parent = random.nextInt(t.size());
-            int token = 3 + random.nextInt(vocab - 3);
-            if (t.child(parent, token) < 0) {
-                t.add(parent, token, 0.5f);
-            }
-        }
-        return t;
     }
 }

@@ -66,7 +66,8 @@ class BatchedForwardTest {
             for (int round = 0; round < 3; round++) {
                 for (int i = 0; i < count; i++) {
                     int last = round == 0 ? prompts[i][prompts[i].length - 1] : 11 + round;
-                    trees[i] = randomTree(random, last, sizes[(i + round) % sizes.length]);
+                    trees[i] = GraphCheck.tree(last, sizes[(i + round) % sizes.length], false, single.vocabSize(),
+                            random);
                 }
                 TreeLogits[] out = batching.forwardAll(batched, trees, count);
                 for (int i = 0; i < count; i++) {
@@ -120,19 +121,6 @@ class BatchedForwardTest {
             assertEquals(argmax(want), actual.argmax(node), what + ", argmax of node " + node);
             assertEquals(expected.argmax(node), actual.argmax(node), what + ", argmax of node " + node);
         }
-    }
-
-    private static DraftTree randomTree(Random random, int root, int size) {
-        DraftTree tree = new DraftTree(size);
-        tree.reset(root);
-        while (tree.size() < size) {
-            int parent = random.nextInt(tree.size());
-            int token = 3 + random.nextInt(single.vocabSize() - 3);
-            if (tree.child(parent, token) < 0) {
-                tree.add(parent, token, 0.5f);
-            }
-        }
-        return tree;
     }
 
     private static int[] pathToDeepest(DraftTree tree) {

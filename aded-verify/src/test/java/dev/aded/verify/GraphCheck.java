@@ -112,7 +112,8 @@ public final class GraphCheck {
     }
 
     /** A chain, or a random tree, of {@code size} nodes under {@code root}. */
-    private static DraftTree tree(int root, int size, boolean chain, int vocab, Random random) {
+    /** A chain, or a tree of random shape, of {@code size} nodes of random tokens below {@code root}. */
+    static DraftTree tree(int root, int size, boolean chain, int vocab, Random random) {
         DraftTree tree = new DraftTree(size);
         tree.reset(root);
         while (tree.size() < size) {

@@ -36,10 +36,7 @@ public final class BatchBench {
             model.batching(maxBatch, slotTokens);
             System.out.printf(Locale.ROOT, "model %s on %s, context %d, %d slots of %d tokens%n", model.name(),
                     model.device(), context, maxBatch, slotTokens);
-            int[] prompt = new int[context];
-            for (int i = 0; i < context; i++) {
-                prompt[i] = 3 + (i * 7919) % (model.vocabSize() - 3);
-            }
+            int[] prompt = ForwardBench.filler(context, model.vocabSize());
             ModelSession[] sessions = new ModelSession[maxBatch];
             try {
                 for (int s = 0; s < maxBatch; s++) {

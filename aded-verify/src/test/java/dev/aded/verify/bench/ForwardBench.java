@@ -33,10 +33,7 @@ public final class ForwardBench {
                 : which.equals("tiny") ? LlamaModel.random(tiny(), device, 1)
                 : LlamaModel.load(Path.of(which), device)) {
             System.out.printf(Locale.ROOT, "model %s on %s, context %d%n", model.name(), model.device(), context);
-            int[] prompt = new int[context];
-            for (int i = 0; i < context; i++) {
-                prompt[i] = 3 + (i * 7919) % (model.vocabSize() - 3);
-            }
+            int[] prompt = filler(context, model.vocabSize());
             double[][] ms = measure(model, prompt, sizes, device.isGpu() ? 100 : 50);
             for (int k = 0; k < sizes.length; k++) {
                 double[] t = ms[k];
@@ -90,6 +87,15 @@ public final class ForwardBench {
             Arrays.sort(t);
         }
         return ms;
+    }
+
+    /** {@code n} tokens spread over the vocabulary (past the first three, the special tokens): a context to attend. */
+    static int[] filler(int n, int vocab) {
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = 3 + (i * 7919) % (vocab - 3);
+        }
+        return ids;
     }
 
     /** code-15m's 8 layers and 6/2 heads at head width 8 (hidden 48, MLP 128, vocab 512). */
