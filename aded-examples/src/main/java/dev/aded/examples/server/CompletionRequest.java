@@ -3,12 +3,14 @@ package dev.aded.examples.server;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.aded.core.GenerationConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * One {@code /v1/chat/completions} or {@code /v1/completions} request, its fields checked for type and range. A
@@ -141,7 +143,7 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
 
     /** A message's content: a string, or an array of text parts as newer clients send. */
     private static String content(JsonElement e, String where) {
-        if (e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString()) {
+        if (e != null && isString(e)) {
             return e.getAsString();
         }
         if (e != null && e.isJsonArray()) {
@@ -149,7 +151,7 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
             for (JsonElement part : e.getAsJsonArray()) {
                 JsonObject p = part.isJsonObject() ? part.getAsJsonObject() : null;
                 if (p == null || !"text".equals(string(p, "type", where + "[].type")) || !p.has("text")
-                        || !p.get("text").isJsonPrimitive() || !p.get("text").getAsJsonPrimitive().isString()) {
+                        || !isString(p.get("text"))) {
                     throw ApiException.invalid(where, where + ": only text parts ({\"type\":\"text\",\"text\":...}) are"
                             + " supported");
                 }
@@ -168,7 +170,7 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
         if (e == null || e.isJsonNull()) {
             throw ApiException.invalid("prompt", "prompt is required: a non-empty string");
         }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+        if (!isString(e)) {
             throw ApiException.invalid("prompt", "prompt must be a string (or an array of one string)");
         }
         if (e.getAsString().isEmpty()) {
@@ -212,36 +214,34 @@ record CompletionRequest(boolean chat, List<Message> messages, String prompt, In
     }
 
     private static String string(JsonObject o, String field, String where) {
-        JsonElement e = o.get(field);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (!isString(e)) {
-            throw ApiException.invalid(where, where + " must be a string, got " + e);
-        }
-        return e.getAsString();
+        JsonElement e = typed(o, field, where, JsonPrimitive::isString, "a string");
+        return e == null ? null : e.getAsString();
     }
 
     private static Boolean bool(JsonObject o, String field) {
-        JsonElement e = o.get(field);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
-            throw ApiException.invalid(field, field + " must be true or false, got " + e);
-        }
-        return e.getAsBoolean();
+        JsonElement e = typed(o, field, field, JsonPrimitive::isBoolean, "true or false");
+        return e == null ? null : e.getAsBoolean();
     }
 
     private static Double number(JsonObject o, String field) {
+        JsonElement e = typed(o, field, field, JsonPrimitive::isNumber, "a number");
+        return e == null ? null : e.getAsDouble();
+    }
+
+    /**
+     * The field's value, null when absent or JSON null; a 400 naming {@code where} when it is not a primitive that
+     * {@code ok} accepts.
+     */
+    private static JsonElement typed(JsonObject o, String field, String where, Predicate<JsonPrimitive> ok,
+            String must) {
         JsonElement e = o.get(field);
         if (e == null || e.isJsonNull()) {
             return null;
         }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
-            throw ApiException.invalid(field, field + " must be a number, got " + e);
+        if (!e.isJsonPrimitive() || !ok.test(e.getAsJsonPrimitive())) {
+            throw ApiException.invalid(where, where + " must be " + must + ", got " + e);
         }
-        return e.getAsDouble();
+        return e;
     }
 
     private static Integer integer(JsonObject o, String field) {
