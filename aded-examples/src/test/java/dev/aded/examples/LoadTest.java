@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -111,7 +112,7 @@ class LoadTest {
                 Long2IntOpenHashMap fedTrigrams = expectedTrigrams(tokenizer, counts, prompts, calls, expected);
                 Long2IntOpenHashMap learnedBefore = learned(counts, fedTrigrams);
                 long observedBefore = counts.observedTokens();
-                int tensorsBefore = NativeMemory.liveTensors(model);
+                SortedMap<String, Integer> tensorsBefore = NativeMemory.tensorCensus(model);
                 resident[0] = NativeMemory.residentKb();
                 List<GenerationResult> results = new ArrayList<>();
                 int perRound = calls.size() / ROUNDS;
@@ -144,7 +145,8 @@ class LoadTest {
                             "learned count of tri-gram " + e.getLongKey());
                 }
                 assertTrue(fedTrigrams.size() > 100, "too few tri-grams checked: " + fedTrigrams.size());
-                assertEquals(tensorsBefore, NativeMemory.liveTensors(model), "tensors left behind");
+                assertEquals(tensorsBefore, NativeMemory.tensorCensus(model),
+                        "tensors left behind (shape type: count)");
                 // A leak grows with the work: every round would add about as much as the one before. The threads'
                 // own state grows until each has met the largest calls (seen to take one or two rounds), then
                 // stays: the second half of the run must add less than the slack.

@@ -7,6 +7,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import dev.aded.core.DraftTree;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One forward pass over the trees of several sessions of a batch ({@link KvSlots}): each sequence's nodes sit at
@@ -28,7 +29,6 @@ final class BatchedSteps implements AutoCloseable {
     private final GraphPool pool;
     private final GraphBuckets graphs;
     private final NDManager manager;
-    private NDManager step;
     private float[] input = new float[0];
     private int[] argmax = new int[0];
     private int[] ids = new int[0];
@@ -64,6 +64,7 @@ final class BatchedSteps implements AutoCloseable {
                         false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes))
                 : packed(trees, count, maxNodes, maxPast);
         PtNDArray logits = null;
+        Pass pass = null;
         try {
             if (graphed) {
                 logits = replay(encode(sessions, trees, count, layout), layout);
@@ -72,16 +73,54 @@ final class BatchedSteps implements AutoCloseable {
                 }
             }
             if (logits == null) {
-                logits = eager(encode(sessions, trees, count, layout), layout);
+                pass = new Pass(manager.newSubManager(), count);
+                logits = eager(encode(sessions, trees, count, layout), layout, pass.scope);
             }
         } catch (EngineException e) {
+            closeUnread(pass, count);
             throw DeviceMemory.translate(e, "a forward pass over " + count + " trees of up to " + maxNodes
                     + " nodes", model.device);
+        } catch (RuntimeException | Error e) {
+            closeUnread(pass, count);
+            throw e;
         }
         int row = 0;
-        for (int i = 0; i < count; i++) {
-            sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmax, trees[i].size());
-            row += trees[i].size();
+        int handed = 0;
+        try {
+            for (int i = 0; i < count; i++) {
+                sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmax, trees[i].size(), pass);
+                handed++;
+                row += trees[i].size();
+            }
+        } finally {
+            closeUnread(pass, count - handed);
+        }
+    }
+
+    private static void closeUnread(Pass pass, int readers) {
+        for (int i = 0; pass != null && i < readers; i++) {
+            pass.release();
+        }
+    }
+
+    /**
+     * An eager pass's tensors (its logits above all), shared by the sessions of its batch: they go when the last of
+     * them moves on to its next step or closes, so that nothing of a pass outlives the generations that read it.
+     */
+    static final class Pass {
+        final NDManager scope;
+        private final AtomicInteger readers;
+
+        Pass(NDManager scope, int readers) {
+            this.scope = scope;
+            this.readers = new AtomicInteger(readers);
+        }
+
+        /** One reader is done with the pass; the last closes it. */
+        void release() {
+            if (readers.decrementAndGet() == 0) {
+                scope.close();
+            }
         }
     }
 
@@ -144,15 +183,11 @@ final class BatchedSteps implements AutoCloseable {
         }
     }
 
-    private PtNDArray eager(int size, Layout l) {
-        if (step != null) {
-            step.close();
-        }
-        step = manager.newSubManager();
+    private PtNDArray eager(int size, Layout l, NDManager scope) {
         // Thread-local in PyTorch: set on the thread that runs the step.
         Torch.noGrad();
-        PtNDArray in = (PtNDArray) step.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
-        PtNDArray[] out = pass(in, l, step);
+        PtNDArray in = (PtNDArray) scope.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
+        PtNDArray[] out = pass(in, l, scope);
         Torch.copyInts(out[1], argmax);
         return out[0];
     }

@@ -336,8 +336,8 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * The keys, in {@code scope}: views of the cache would belong to the cache's manager and pile up there, so
-         * the first one made goes to the step's.
+         * The keys, in {@code scope} (the layer's): what is made from the cache, or gathered by an index made for the
+         * whole pass, would otherwise join that operand's manager and outlive the layer.
          */
         PtNDArray read(PtNDArray layerCache, NDManager scope);
 
@@ -389,7 +389,7 @@ public final class LlamaModel implements TargetModel {
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
                     PtNDArray flat = Torch.reshape(layerCache, table);
                     flat.attach(scope);
-                    return Torch.reshape(Torch.embedding(headRows, flat), shape);
+                    return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
                 }
             };
         }
@@ -408,12 +408,13 @@ public final class LlamaModel implements TargetModel {
         /** Packed queries [n, heads, D] → the attention's rows [paddedRows, heads, D]. */
         PtNDArray toPadded(PtNDArray queries, int heads, int hd) {
             PtNDArray flat = Torch.reshape(queries, new long[] {-1, (long) heads * hd});
-            return Torch.reshape(Torch.embedding(padded, flat), new long[] {paddedRows, heads, hd});
+            return Torch.reshape(Torch.embedding(padded, flat, flat.getManager()),
+                    new long[] {paddedRows, heads, hd});
         }
 
         /** The attention's output rows [paddedRows, width] → the packed rows [n, width]. */
         PtNDArray toPacked(PtNDArray rows) {
-            return Torch.embedding(packed, rows);
+            return Torch.embedding(packed, rows, rows.getManager());
         }
     }
 

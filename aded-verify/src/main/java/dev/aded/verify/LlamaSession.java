@@ -37,6 +37,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
 
     private NDManager step;
     private PtNDArray logits;
+    /** The batched pass {@link #logits} belong to, released at the next step. */
+    private BatchedSteps.Pass pass;
     /** The row of {@link #logits} that holds node 0: past the earlier sequences of a batch. */
     private int logitsRow;
     private int[] argmax = new int[0];
@@ -209,10 +211,14 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
     }
 
-    /** Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}. */
-    void batched(PtNDArray batchLogits, int row, int[] batchArgmax, int n) {
+    /**
+     * Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}; {@code pass} holds
+     * the logits of an eager pass until this session's next step (null for a graph's own output buffers).
+     */
+    void batched(PtNDArray batchLogits, int row, int[] batchArgmax, int n, BatchedSteps.Pass pass) {
         checkOpen();
         newStep();
+        this.pass = pass;
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
         }
@@ -300,6 +306,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         if (step != null) {
             step.close();
         }
+        releasePass();
         logits = null;
         lastSize = 0;
         step = manager.newSubManager();
@@ -363,6 +370,13 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
     }
 
+    private void releasePass() {
+        if (pass != null) {
+            pass.release();
+            pass = null;
+        }
+    }
+
     private void giveBack() {
         if (graphed != null) {
             pool.giveBack(graphed);
@@ -376,6 +390,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
     public void close() {
         if (!closed) {
             closed = true;
+            releasePass();
             if (manager != null) {
                 manager.close();
             }

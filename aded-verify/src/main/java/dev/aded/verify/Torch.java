@@ -1,6 +1,7 @@
 package dev.aded.verify;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -121,6 +122,16 @@ final class Torch {
     /** Rows of {@code table} at the int64 indices of {@code ids}. */
     static PtNDArray embedding(PtNDArray ids, PtNDArray table) {
         return JniUtils.embedding(ids, table, false);
+    }
+
+    /**
+     * {@link #embedding} with the result in {@code manager}: libtorch's results join their first operand's manager,
+     * here the index, which usually lives for the whole pass, while the rows gathered belong to one layer.
+     */
+    static PtNDArray embedding(PtNDArray ids, PtNDArray table, NDManager manager) {
+        PtNDArray rows = JniUtils.embedding(ids, table, false);
+        rows.attach(manager);
+        return rows;
     }
 
     /** The L2 norm over the given axes, kept as size-1 dimensions. */

@@ -12,6 +12,7 @@ import dev.aded.core.TreeLogits;
 import dev.aded.core.text.Tokenizer;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.SortedMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
  * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
- * beside the batch.
+ * beside the batch; nothing of a pass may outlive the sessions that read it.
  */
 class BatchedForwardTest {
     private static LlamaModel single;
@@ -55,6 +56,8 @@ class BatchedForwardTest {
         ModelSession[] batched = new ModelSession[count];
         ModelSession[] alone = new ModelSession[count];
         DraftTree[] trees = new DraftTree[count];
+        batching.newSession(1).close(); // the batch's caches, made at the first session, stay with the model
+        SortedMap<String, Integer> tensorsBefore = NativeMemory.tensorCensus(batching);
         try {
             for (int i = 0; i < count; i++) {
                 batched[i] = batching.newSession(prompts[i].length + 64);
@@ -92,6 +95,7 @@ class BatchedForwardTest {
                 }
             }
         }
+        assertEquals(tensorsBefore, NativeMemory.tensorCensus(batching), "tensors left behind by the passes");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.aded.verify;
 
+import ai.djl.ndarray.NDArray;
 import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,6 +9,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.management.JMException;
@@ -27,6 +30,18 @@ public final class NativeMemory {
     /** Tensors alive under the model's manager: its weights plus whatever sessions and steps hold. */
     public static int liveTensors(LlamaModel model) {
         return model.manager.getManagedArrays().size();
+    }
+
+    /**
+     * The tensors alive under the model's manager, counted by shape and type: two censuses that differ say which
+     * tensors were left behind, where a bare count only says how many.
+     */
+    public static SortedMap<String, Integer> tensorCensus(LlamaModel model) {
+        SortedMap<String, Integer> census = new TreeMap<>();
+        for (NDArray a : model.manager.getManagedArrays()) {
+            census.merge(a.getShape() + " " + a.getDataType(), 1, Integer::sum);
+        }
+        return census;
     }
 
     /**
