@@ -7,8 +7,8 @@ import java.util.Arrays;
  *
  * <p>Each observation is one drafted token of draft probability q whose parent verification reached, and whether
  * the model took it. Per band of q the calibration keeps the number of hits and the sum of the q it predicted; the
- * corrected acceptance estimate is {@code q * ratio}, {@code ratio = (hits + m) / (predicted + m)}, so with no
- * evidence it is q itself and a band the model keeps rejecting is trusted less. Bands rather than one global factor,
+ * corrected acceptance estimate is {@code q * ratio}, {@code ratio = (hits + m·r0) / (predicted + m)}, so with no
+ * evidence it is q times the prior ratio r0 (1 unless told) and a band the model keeps rejecting is trusted less. Bands rather than one global factor,
  * because a global factor would scale every path alike: drafters would pick the same nodes, and the loop could not
  * tell that confident corpus tokens hold while uncertain ones fail. Estimates are capped at 1 because they stand
  * for probabilities. Not thread-safe: one per generation.
@@ -27,8 +27,19 @@ public final class AcceptanceCalibration {
     private final double[] predicted = new double[BAND_EDGES.length];
     private final double[] ratio = new double[BAND_EDGES.length];
 
+    private final double prior;
+
     public AcceptanceCalibration() {
-        Arrays.fill(ratio, 1.0);
+        this(1.0);
+    }
+
+    /** A calibration that, before any evidence, takes a token of probability q with probability {@code prior·q}. */
+    public AcceptanceCalibration(double prior) {
+        if (!(prior > 0)) {
+            throw new IllegalArgumentException("prior ratio " + prior);
+        }
+        this.prior = prior;
+        Arrays.fill(ratio, prior);
     }
 
     /** The corrected estimate that a token of draft probability {@code q} is accepted once its parent is. */
@@ -43,7 +54,7 @@ public final class AcceptanceCalibration {
         if (hit) {
             hits[b] += 1.0;
         }
-        ratio[b] = (hits[b] + PRIOR_MASS) / (predicted[b] + PRIOR_MASS);
+        ratio[b] = (hits[b] + PRIOR_MASS * prior) / (predicted[b] + PRIOR_MASS);
     }
 
     /** The current correction factor of the band holding {@code q}, for tests and reports. */

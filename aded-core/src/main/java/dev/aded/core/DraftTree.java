@@ -30,6 +30,7 @@ public final class DraftTree {
     private final long[] ancestors;
     private int size;
     private int maxDepth;
+    private int lookupMatch;
 
     /** @param capacity the most nodes this tree can hold, the root included */
     public DraftTree(int capacity) {
@@ -53,6 +54,7 @@ public final class DraftTree {
         Arrays.fill(ancestors, 0, Math.max(size, 1) * words, 0L);
         size = 1;
         maxDepth = 0;
+        lookupMatch = 0;
         tokens[0] = rootToken;
         parents[0] = -1;
         depths[0] = 0;
@@ -163,6 +165,19 @@ public final class DraftTree {
             throw new IllegalArgumentException("node " + node + " is not a draft node of this tree (size " + size + ")");
         }
         origins[node] |= LOOKUP;
+    }
+
+    /** Records how many tokens back the context matched where the context-lookup chain was found. */
+    public void setLookupMatch(int tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("a match of " + tokens + " tokens");
+        }
+        lookupMatch = tokens;
+    }
+
+    /** How many tokens back the context matched where the lookup chain was found; 0 without a chain. */
+    public int lookupMatch() {
+        return lookupMatch;
     }
 
     /** True for nodes of the context-lookup chain, whether or not the drafter proposed them too. */

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * <p>The drafter (with the context-lookup chain) fills {@link #candidates()} up to the config's tree budget. Each
  * candidate gets an acceptance estimate, the probability that verification takes it once its parent is taken,
  * calibrated online from outcomes: drafted nodes by their draft probability ({@link AcceptanceCalibration}),
- * lookup-chain nodes by their place on the chain, nodes both proposed on a calibration of their own. A node's path
+ * lookup-chain nodes by their place on the chain and the length of the match that found it, nodes both proposed on
+ * a calibration of their own. A node's path
  * value, the product of the estimates from the root, is the chance it is accepted, so a tree of k nodes is expected
  * to yield {@code 1 + sum of their path values} tokens (the model's own next token always comes). The best tree of
  * k nodes is the k candidates of highest path value (a connected tree, since a child's value never exceeds its
@@ -25,12 +26,23 @@ import java.util.Arrays;
 final class TreeSizer {
     /** Chain positions told apart: 1, 2, 3 and 4 or more nodes below the root. */
     private static final int CHAIN_BANDS = 4;
+    /**
+     * Where the chain's match length starts a new band: 1, 2-3, 4-7 and 8 or more tokens (see {@link ContextLookup}).
+     */
+    private static final int[] MATCH_BANDS = {2, 4, 8};
+    /**
+     * The chain's hit rates before a generation has shown its own, by match band and position: the rounded rates of
+     * code-15m's greedy outputs of the dev prompts (ContextLookup's comment); each generation's calibration moves
+     * from there.
+     */
+    private static final double[][] CHAIN_PRIORS = {
+        {0.25, 0.6, 0.7, 0.8}, {0.6, 0.7, 0.8, 0.9}, {0.8, 0.85, 0.85, 0.9}, {0.95, 0.95, 0.95, 0.95}};
 
     private final VerifierCostModel cost;
     private final DraftTree candidates;
     private final AcceptanceCalibration drafted = new AcceptanceCalibration();
     private final AcceptanceCalibration both = new AcceptanceCalibration();
-    private final AcceptanceCalibration[] chain = new AcceptanceCalibration[CHAIN_BANDS];
+    private final AcceptanceCalibration[][] chain = new AcceptanceCalibration[MATCH_BANDS.length + 1][CHAIN_BANDS];
     private final double[] values;
     private final long[] order;
     private final boolean[] chosen;
@@ -41,8 +53,10 @@ final class TreeSizer {
     TreeSizer(int budget, VerifierCostModel cost) {
         this.cost = cost;
         this.candidates = new DraftTree(budget + 1);
-        for (int i = 0; i < CHAIN_BANDS; i++) {
-            chain[i] = new AcceptanceCalibration();
+        for (int m = 0; m < chain.length; m++) {
+            for (int i = 0; i < CHAIN_BANDS; i++) {
+                chain[m][i] = new AcceptanceCalibration(CHAIN_PRIORS[m][i]);
+            }
         }
         this.values = new double[budget + 1];
         this.order = new long[budget];
@@ -143,12 +157,19 @@ final class TreeSizer {
         if (!candidates.isLookup(node)) {
             return drafted;
         }
-        return candidates.isDrafted(node) ? both : chain[Math.min(candidates.depth(node), CHAIN_BANDS) - 1];
+        if (candidates.isDrafted(node)) {
+            return both;
+        }
+        int band = 0;
+        while (band < MATCH_BANDS.length && candidates.lookupMatch() >= MATCH_BANDS[band]) {
+            band++;
+        }
+        return chain[band][Math.min(candidates.depth(node), CHAIN_BANDS) - 1];
     }
 
     /**
      * The drafter's probability, or for chain-only nodes 1: their calibration's ratio alone is then the estimate,
-     * the chain's hit rate at that position (starting optimistic, so the chain gets tried).
+     * the chain's hit rate at that position after a match of that length.
      */
     private double probability(int node) {
         return candidates.isDrafted(node) ? candidates.prob(node) : 1.0;

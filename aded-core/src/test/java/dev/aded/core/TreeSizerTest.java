@@ -94,11 +94,18 @@ class TreeSizerTest {
         candidates.reset(100);
         int drafted = candidates.add(0, 101, 0.3f);
         int lookup = candidates.addLookup(0, 102);
-        assertEquals(1.0, sizer.estimate(lookup), 1e-12, "an untried chain is trusted, so it gets verified");
+        candidates.setLookupMatch(9);
+        assertEquals(0.95, sizer.estimate(lookup), 1e-12, "an untried chain after a long match is trusted");
+        candidates.setLookupMatch(1);
+        assertEquals(0.25, sizer.estimate(lookup), 1e-12, "after a one-token match it is not");
+        candidates.setLookupMatch(9);
         for (int i = 0; i < 10; i++) {
             sizer.learn(new int[] {101}, 1);
         }
         assertTrue(sizer.estimate(lookup) < 0.2, "chain estimate " + sizer.estimate(lookup));
+        candidates.setLookupMatch(1);
+        assertEquals(0.25, sizer.estimate(lookup), 1e-12, "misses after long matches say nothing of short ones");
+        candidates.setLookupMatch(9);
         assertTrue(sizer.estimate(drafted) > 0.3, "drafted estimate " + sizer.estimate(drafted));
         DraftTree out = new DraftTree(9);
         sizer.choose(out, 10, 0);
