@@ -26,6 +26,9 @@ public final class AcceptanceCalibration {
     private final double[] hits = new double[BAND_EDGES.length];
     private final double[] predicted = new double[BAND_EDGES.length];
     private final double[] ratio = new double[BAND_EDGES.length];
+    /** What {@link #observe} added, apart from what {@link #seed} brought in: the part to pass on. */
+    private final double[] ownHits = new double[BAND_EDGES.length];
+    private final double[] ownPredicted = new double[BAND_EDGES.length];
 
     private final double prior;
 
@@ -51,9 +54,37 @@ public final class AcceptanceCalibration {
     public void observe(double q, boolean hit) {
         int b = band(q);
         predicted[b] += q;
+        ownPredicted[b] += q;
         if (hit) {
             hits[b] += 1.0;
+            ownHits[b] += 1.0;
         }
+        update(b);
+    }
+
+    /**
+     * Starts from {@code earlier}'s evidence, scaled down per band to at most {@code mass} predicted acceptances, so
+     * that what this calibration observes itself soon weighs as much.
+     */
+    void seed(AcceptanceCalibration earlier, double mass) {
+        for (int b = 0; b < ratio.length; b++) {
+            double scale = earlier.predicted[b] > mass ? mass / earlier.predicted[b] : 1.0;
+            hits[b] = earlier.hits[b] * scale;
+            predicted[b] = earlier.predicted[b] * scale;
+            update(b);
+        }
+    }
+
+    /** Adds what this calibration observed itself (not what it was seeded with) to {@code record}. */
+    void addObservationsTo(AcceptanceCalibration record) {
+        for (int b = 0; b < ratio.length; b++) {
+            record.hits[b] += ownHits[b];
+            record.predicted[b] += ownPredicted[b];
+            record.update(b);
+        }
+    }
+
+    private void update(int b) {
         ratio[b] = (hits[b] + PRIOR_MASS * prior) / (predicted[b] + PRIOR_MASS);
     }
 

@@ -28,6 +28,7 @@ final class Decoding {
     private final int budget;
     private final VerifierCostModel cost;
     private final TreeSizer sizer;
+    private final TreeSizer.Record record;
     private final Lock deviceLock;
     private final StepScheduler scheduler;
     private final TextListener listener;
@@ -59,11 +60,13 @@ final class Decoding {
 
     /**
      * @param cost the model's measured costs, which make ADED steps cost-aware; null verifies whole drafts
+     * @param record what the generator's earlier aded generations learned of their drafts, which this one starts
+     *     from and adds to
      * @param kept a cache kept between generations (a chat session's), or null for a session of this call's own
      */
     Decoding(TargetModel model, Tokenizer tokenizer, GenerationConfig config, Mode mode, Drafter drafter,
-            VerifierCostModel cost, int[] prompt, Lock deviceLock, StepScheduler scheduler, TextListener listener,
-            Cancellation cancellation, PrefixCache kept) {
+            VerifierCostModel cost, TreeSizer.Record record, int[] prompt, Lock deviceLock, StepScheduler scheduler,
+            TextListener listener, Cancellation cancellation, PrefixCache kept) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;
@@ -71,7 +74,8 @@ final class Decoding {
         this.drafter = drafter;
         this.budget = drafter == null ? 0 : config.treeBudget();
         this.cost = drafter == null ? null : cost;
-        this.sizer = this.cost == null ? null : new TreeSizer(budget, this.cost);
+        this.sizer = this.cost == null ? null : new TreeSizer(budget, this.cost, record);
+        this.record = record;
         this.deviceLock = deviceLock;
         this.scheduler = scheduler;
         this.listener = listener;
@@ -146,6 +150,9 @@ final class Decoding {
             }
         } finally {
             scheduler.leave();
+            if (sizer != null && record != null) {
+                sizer.addObservationsTo(record);
+            }
         }
         finishText();
         int[] generated = Arrays.copyOfRange(context, promptLength, length);

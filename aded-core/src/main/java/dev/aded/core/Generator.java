@@ -38,6 +38,8 @@ public final class Generator implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final DrafterFactory datastoreDrafters;
+    /** What this generator's aded generations learned of how far their drafts are taken; see TreeSizer. */
+    private final TreeSizer.Record sizerRecord = new TreeSizer.Record();
     private final List<AutoCloseable> owned;
     private final ReentrantLock deviceLock = new ReentrantLock(true);
     private final StepScheduler scheduler;
@@ -311,8 +313,8 @@ public final class Generator implements AutoCloseable {
             case ADED -> datastoreDrafters.newDrafter();
         };
         VerifierCostModel cost = mode == Mode.ADED ? measuredCosts(config) : null;
-        return new Decoding(model, tokenizer, config, mode, drafter, cost, ids, deviceLock, scheduler, listener,
-                cancellation, kept).run();
+        return new Decoding(model, tokenizer, config, mode, drafter, cost, sizerRecord, ids, deviceLock, scheduler,
+                listener, cancellation, kept).run();
     }
 
     /**

@@ -38,11 +38,18 @@ final class TreeSizer {
     private static final double[][] CHAIN_PRIORS = {
         {0.25, 0.6, 0.7, 0.8}, {0.6, 0.7, 0.8, 0.9}, {0.8, 0.85, 0.85, 0.9}, {0.95, 0.95, 0.95, 0.95}};
 
+    /**
+     * Evidence per band a generation starts from, at most: about what 16 verified chain nodes or 30-60 drafted ones
+     * bring, so that a generation whose prompt suits the drafter better or worse than the ones before soon shows it.
+     */
+    private static final double SEED_MASS = 16;
+
     private final VerifierCostModel cost;
     private final DraftTree candidates;
-    private final AcceptanceCalibration drafted = new AcceptanceCalibration();
-    private final AcceptanceCalibration both = new AcceptanceCalibration();
-    private final AcceptanceCalibration[][] chain = new AcceptanceCalibration[MATCH_BANDS.length + 1][CHAIN_BANDS];
+    private final Calibrations calibrations = new Calibrations();
+    private final AcceptanceCalibration drafted = calibrations.drafted;
+    private final AcceptanceCalibration both = calibrations.both;
+    private final AcceptanceCalibration[][] chain = calibrations.chain;
     private final double[] values;
     private final long[] order;
     private final boolean[] chosen;
@@ -51,12 +58,18 @@ final class TreeSizer {
 
     /** @param budget the most draft nodes a step may verify */
     TreeSizer(int budget, VerifierCostModel cost) {
+        this(budget, cost, null);
+    }
+
+    /**
+     * @param budget the most draft nodes a step may verify
+     * @param record what earlier generations of the same generator observed, to start from; null for nothing
+     */
+    TreeSizer(int budget, VerifierCostModel cost, Record record) {
         this.cost = cost;
         this.candidates = new DraftTree(budget + 1);
-        for (int m = 0; m < chain.length; m++) {
-            for (int i = 0; i < CHAIN_BANDS; i++) {
-                chain[m][i] = new AcceptanceCalibration(CHAIN_PRIORS[m][i]);
-            }
+        if (record != null) {
+            record.seed(calibrations);
         }
         this.values = new double[budget + 1];
         this.order = new long[budget];
@@ -173,5 +186,50 @@ final class TreeSizer {
      */
     private double probability(int node) {
         return candidates.isDrafted(node) ? candidates.prob(node) : 1.0;
+    }
+
+    /** Hands what this generation observed to {@code record}, for the generations after it. */
+    void addObservationsTo(Record record) {
+        record.add(calibrations);
+    }
+
+    /** The calibrations a sizer estimates with: drafted nodes, nodes both drafted and on the chain, chain nodes. */
+    private static final class Calibrations {
+        final AcceptanceCalibration drafted = new AcceptanceCalibration();
+        final AcceptanceCalibration both = new AcceptanceCalibration();
+        final AcceptanceCalibration[][] chain = new AcceptanceCalibration[MATCH_BANDS.length + 1][CHAIN_BANDS];
+        final AcceptanceCalibration[] all = new AcceptanceCalibration[2 + chain.length * CHAIN_BANDS];
+
+        Calibrations() {
+            all[0] = drafted;
+            all[1] = both;
+            for (int m = 0; m < chain.length; m++) {
+                for (int i = 0; i < CHAIN_BANDS; i++) {
+                    chain[m][i] = new AcceptanceCalibration(CHAIN_PRIORS[m][i]);
+                    all[2 + m * CHAIN_BANDS + i] = chain[m][i];
+                }
+            }
+        }
+    }
+
+    /**
+     * How the drafter's proposals fared across the generations of one generator (one model, one drafter), so that
+     * each generation starts from the record rather than from priors: a generation of 128 tokens takes only some
+     * 40 steps, too few to learn a dozen calibrations from nothing. Thread-safe.
+     */
+    static final class Record {
+        private final Calibrations record = new Calibrations();
+
+        private synchronized void seed(Calibrations into) {
+            for (int i = 0; i < into.all.length; i++) {
+                into.all[i].seed(record.all[i], SEED_MASS);
+            }
+        }
+
+        private synchronized void add(Calibrations from) {
+            for (int i = 0; i < from.all.length; i++) {
+                from.all[i].addObservationsTo(record.all[i]);
+            }
+        }
     }
 }

@@ -113,4 +113,35 @@ class TreeSizerTest {
             assertEquals(out.token(i) == 102, out.isLookup(i), "lookup marks follow the nodes they were set on");
         }
     }
+
+    @Test
+    void aGenerationStartsFromWhatEarlierOnesOfItsGeneratorObserved() {
+        TreeSizer.Record record = new TreeSizer.Record();
+        TreeSizer first = new TreeSizer(8, CPU, record);
+        int lookup = chainAfterLongMatch(first);
+        for (int i = 0; i < 200; i++) {
+            first.learn(new int[] {101}, 1); // the chain's first token, missed every time
+        }
+        TreeSizer before = new TreeSizer(8, CPU, record);
+        assertEquals(0.95, before.estimate(chainAfterLongMatch(before)), 1e-12, "nothing handed on yet");
+        first.addObservationsTo(record);
+        TreeSizer second = new TreeSizer(8, CPU, record);
+        assertEquals(lookup, chainAfterLongMatch(second));
+        double seeded = second.estimate(lookup);
+        assertTrue(seeded < 0.2, "seeded estimate " + seeded);
+        // The record is capped when seeding, so that a few hits of the new generation's own soon move it back up.
+        for (int i = 0; i < 16; i++) {
+            second.learn(new int[] {102}, 1);
+        }
+        assertTrue(second.estimate(lookup) > 0.45, "estimate after 16 hits " + second.estimate(lookup));
+    }
+
+    /** Fills the sizer's candidates with one chain node (token 102) found by a match of 9 tokens; returns it. */
+    private static int chainAfterLongMatch(TreeSizer sizer) {
+        DraftTree candidates = sizer.candidates();
+        candidates.reset(100);
+        int lookup = candidates.addLookup(0, 102);
+        candidates.setLookupMatch(9);
+        return lookup;
+    }
 }
