@@ -10,7 +10,9 @@ import java.util.WeakHashMap;
  * of tree nodes and the context length: the price list {@link TreeSizer} sizes each tree by.
  *
  * <p>Measured when a model is first used to draft: passes over chains of 1, 2, 4, … nodes up to the largest tree
- * asked for, each the faster of two (a shared machine's hiccups make single timings run long, never short), at a
+ * asked for, each the fastest of {@value #ROUNDS}, the sizes taking turns round by round (a shared machine's
+ * hiccups make timings run long, never short, and last longer than a pass: timed one size after another, a slow
+ * spell once priced 1 node above 4 and 8 nodes at 16, which sized every tree of a run wrongly), at a
  * short context and then, for 1 node and the largest tree, after {@value #LONG_CONTEXT} more cached tokens, which
  * gives the growth per context token (interpolated in between by node count). On the development machine's CPU
  * this takes about 0.3 s for code-15m, on a GPU a few tens of milliseconds; one model instance measures once.
@@ -26,7 +28,7 @@ public final class VerifierCostModel {
     static final int SHORT_CONTEXT = 8;
     /** Tokens added for the long-context timings: one prefill chunk of the reference verifier. */
     static final int LONG_CONTEXT = 256;
-    private static final int REPEATS = 2;
+    private static final int ROUNDS = 3;
     private static final double LEARNING_RATE = 0.05;
     private static final double MAX_SURPRISE = 4.0;
 
@@ -77,16 +79,15 @@ public final class VerifierCostModel {
             int[] filler = filler(SHORT_CONTEXT + Math.max(longContext, 0), model.vocabSize());
             session.prefill(filler, 0, SHORT_CONTEXT);
             time(session, chain, maxNodes); // warm-up: the allocator and kernels for the largest size
-            for (int i = 0; i < wanted.length; i++) {
-                measured[i] = time(session, chain, wanted[i]);
-            }
+            fastest(session, chain, wanted, measured);
             if (slopes) {
-                double shortOne = measured[0];
-                double shortLarge = measured[wanted.length - 1];
+                int[] ends = {1, wanted[wanted.length - 1]};
+                double[] atLong = new double[2];
                 session.prefill(filler, SHORT_CONTEXT, SHORT_CONTEXT + longContext);
-                slopeOne = Math.max(0, (time(session, chain, 1) - shortOne) / longContext);
-                slopeNodes = wanted[wanted.length - 1];
-                slopeLarge = Math.max(0, (time(session, chain, slopeNodes) - shortLarge) / longContext);
+                fastest(session, chain, ends, atLong);
+                slopeOne = Math.max(0, (atLong[0] - measured[0]) / longContext);
+                slopeNodes = ends[1];
+                slopeLarge = Math.max(0, (atLong[1] - measured[wanted.length - 1]) / longContext);
             }
         }
         merge(wanted, measured);
@@ -130,21 +131,26 @@ public final class VerifierCostModel {
         return ids;
     }
 
-    /** The faster of {@value #REPEATS} passes over a chain of {@code nodes} nodes, committing nothing. */
+    /** Into {@code out[i]}: the fastest of {@value #ROUNDS} passes over {@code sizes[i]} nodes, sizes taking turns. */
+    private static void fastest(ModelSession session, DraftTree chain, int[] sizes, double[] out) {
+        Arrays.fill(out, Double.MAX_VALUE);
+        for (int r = 0; r < ROUNDS; r++) {
+            for (int i = 0; i < sizes.length; i++) {
+                out[i] = Math.min(out[i], time(session, chain, sizes[i]));
+            }
+        }
+    }
+
+    /** One pass over a chain of {@code nodes} nodes, committing nothing. */
     private static double time(ModelSession session, DraftTree chain, int nodes) {
         chain.reset(1);
         for (int i = 1; i < nodes; i++) {
             chain.add(i - 1, 1 + i, 1f);
         }
-        int[] path = {0};
-        long best = Long.MAX_VALUE;
-        for (int r = 0; r < REPEATS; r++) {
-            long t0 = System.nanoTime();
-            session.forward(chain).argmax(0);
-            session.commit(path, 0);
-            best = Math.min(best, System.nanoTime() - t0);
-        }
-        return best;
+        long t0 = System.nanoTime();
+        session.forward(chain).argmax(0);
+        session.commit(new int[] {0}, 0);
+        return System.nanoTime() - t0;
     }
 
     /** Predicted nanoseconds of a step over {@code nodes} tree nodes (the root included) after {@code context} cached tokens. */
