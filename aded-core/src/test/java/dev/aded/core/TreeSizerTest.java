@@ -139,21 +139,18 @@ class TreeSizerTest {
     @Test
     void aNodeBothDraftedAndOnTheChainIsRatedLikeTheChainOnItsOwnRecord() {
         TreeSizer sizer = new TreeSizer(8, CPU);
-        DraftTree candidates = sizer.candidates();
-        candidates.reset(100);
-        int both = candidates.add(0, 102, 0.01f);
-        candidates.markLookup(both);
-        candidates.setLookupMatch(9);
+        int node = chainAfterLongMatch(sizer);
+        sizer.candidates().reset(100);
+        int both = sizer.candidates().add(0, 102, 0.01f);
+        sizer.candidates().markLookup(both);
+        sizer.candidates().setLookupMatch(9);
         assertEquals(0.95, sizer.estimate(both), 1e-12, "a draft probability of 0.01 does not sink a long match");
         for (int i = 0; i < 10; i++) {
             sizer.learn(new int[] {101}, 1);
         }
         assertTrue(sizer.estimate(both) < 0.2, "after 10 misses: " + sizer.estimate(both));
-        DraftTree alone = sizer.candidates();
-        alone.reset(100);
-        int chainOnly = alone.addLookup(0, 102);
-        alone.setLookupMatch(9);
-        assertEquals(0.95, sizer.estimate(chainOnly), 1e-12, "chain-only nodes keep a record of their own");
+        assertEquals(node, chainAfterLongMatch(sizer));
+        assertEquals(0.95, sizer.estimate(node), 1e-12, "chain-only nodes keep a record of their own");
     }
 
     /** Fills the sizer's candidates with one chain node (token 102) found by a match of 9 tokens; returns it. */
