@@ -15,7 +15,8 @@ import java.util.WeakHashMap;
  * spell once priced 1 node above 4 and 8 nodes at 16, which sized every tree of a run wrongly), at a
  * short context and then, for 1 node and the largest tree, after {@value #LONG_CONTEXT} more cached tokens, which
  * gives the growth per context token (interpolated in between by node count). On the development machine's CPU
- * this takes about 0.3 s for code-15m, on a GPU a few tens of milliseconds; one model instance measures once.
+ * this takes 0.6-0.8 s for code-15m with the default budget, on a GPU a few tens of milliseconds; one model instance
+ * measures once.
  *
  * <p>Kept current from live steps: each timed step moves a correction factor of the sizes it lies between
  * towards what it measured (a few percent a step, in log space, a single step's surprise capped at 4×), so that a
