@@ -28,7 +28,6 @@ final class Decoding {
     private final int budget;
     private final VerifierCostModel cost;
     private final TreeSizer sizer;
-    private final TreeSizer.Record record;
     private final Lock deviceLock;
     private final StepScheduler scheduler;
     private final TextListener listener;
@@ -75,7 +74,6 @@ final class Decoding {
         this.budget = drafter == null ? 0 : config.treeBudget();
         this.cost = drafter == null ? null : cost;
         this.sizer = this.cost == null ? null : new TreeSizer(budget, this.cost, record);
-        this.record = record;
         this.deviceLock = deviceLock;
         this.scheduler = scheduler;
         this.listener = listener;
@@ -150,8 +148,8 @@ final class Decoding {
             }
         } finally {
             scheduler.leave();
-            if (sizer != null && record != null) {
-                sizer.addObservationsTo(record);
+            if (sizer != null) {
+                sizer.handBack();
             }
         }
         finishText();

@@ -48,9 +48,8 @@ final class TreeSizer {
     private final VerifierCostModel cost;
     private final DraftTree candidates;
     private final Calibrations calibrations = new Calibrations();
-    private final AcceptanceCalibration drafted = calibrations.drafted;
-    private final AcceptanceCalibration[][] both = calibrations.both;
-    private final AcceptanceCalibration[][] chain = calibrations.chain;
+    /** Where this generation's calibrations came from and go back to; null for none. */
+    private final Record record;
     private final double[] values;
     private final long[] order;
     private final boolean[] chosen;
@@ -69,6 +68,7 @@ final class TreeSizer {
     TreeSizer(int budget, VerifierCostModel cost, Record record) {
         this.cost = cost;
         this.candidates = new DraftTree(budget + 1);
+        this.record = record;
         if (record != null) {
             record.seed(calibrations);
         }
@@ -169,13 +169,14 @@ final class TreeSizer {
 
     private AcceptanceCalibration calibration(int node) {
         if (!candidates.isLookup(node)) {
-            return drafted;
+            return calibrations.drafted;
         }
         int band = 0;
         while (band < MATCH_BANDS.length && candidates.lookupMatch() >= MATCH_BANDS[band]) {
             band++;
         }
-        return (candidates.isDrafted(node) ? both : chain)[band][Math.min(candidates.depth(node), CHAIN_BANDS) - 1];
+        AcceptanceCalibration[][] table = candidates.isDrafted(node) ? calibrations.both : calibrations.chain;
+        return table[band][Math.min(candidates.depth(node), CHAIN_BANDS) - 1];
     }
 
     /**
@@ -188,9 +189,11 @@ final class TreeSizer {
         return candidates.isLookup(node) ? 1.0 : candidates.prob(node);
     }
 
-    /** Hands what this generation observed to {@code record}, for the generations after it. */
-    void addObservationsTo(Record record) {
-        record.add(calibrations);
+    /** Hands what this generation observed to the record it started from, for the generations after it. */
+    void handBack() {
+        if (record != null) {
+            record.add(calibrations);
+        }
     }
 
     /**

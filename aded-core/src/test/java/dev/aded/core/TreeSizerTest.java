@@ -124,7 +124,7 @@ class TreeSizerTest {
         }
         TreeSizer before = new TreeSizer(8, CPU, record);
         assertEquals(0.95, before.estimate(chainAfterLongMatch(before)), 1e-12, "nothing handed on yet");
-        first.addObservationsTo(record);
+        first.handBack();
         TreeSizer second = new TreeSizer(8, CPU, record);
         assertEquals(lookup, chainAfterLongMatch(second));
         double seeded = second.estimate(lookup);

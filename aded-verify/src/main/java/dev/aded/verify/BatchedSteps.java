@@ -65,6 +65,7 @@ final class BatchedSteps implements AutoCloseable {
                 : packed(trees, count, maxNodes, maxPast);
         PtNDArray logits = null;
         Pass pass = null;
+        int handed = 0;
         try {
             if (graphed) {
                 logits = replay(encode(sessions, trees, count, layout), layout);
@@ -76,30 +77,20 @@ final class BatchedSteps implements AutoCloseable {
                 pass = new Pass(manager.newSubManager(), count);
                 logits = eager(encode(sessions, trees, count, layout), layout, pass.scope);
             }
-        } catch (EngineException e) {
-            closeUnread(pass, count);
-            throw DeviceMemory.translate(e, "a forward pass over " + count + " trees of up to " + maxNodes
-                    + " nodes", model.device);
-        } catch (RuntimeException | Error e) {
-            closeUnread(pass, count);
-            throw e;
-        }
-        int row = 0;
-        int handed = 0;
-        try {
+            int row = 0;
             for (int i = 0; i < count; i++) {
                 sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmax, trees[i].size(), pass);
                 handed++;
                 row += trees[i].size();
             }
+        } catch (EngineException e) {
+            throw DeviceMemory.translate(e, "a forward pass over " + count + " trees of up to " + maxNodes
+                    + " nodes", model.device);
         } finally {
-            closeUnread(pass, count - handed);
-        }
-    }
-
-    private static void closeUnread(Pass pass, int readers) {
-        for (int i = 0; pass != null && i < readers; i++) {
-            pass.release();
+            // The sessions that did not take the pass (all of them when it failed) are no readers of it.
+            for (int i = handed; pass != null && i < count; i++) {
+                pass.release();
+            }
         }
     }
 
