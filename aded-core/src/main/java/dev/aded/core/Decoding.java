@@ -247,7 +247,19 @@ final class Decoding {
             draftNanos += spent;
         }
         if (sizer != null) {
-            predictedPerStep.add(sizer.choose(tree, session.cachedLength(), spent));
+            double predicted = sizer.choose(tree, session.cachedLength(), spent);
+            if (!cost.covers(tree.size())) {
+                // A tree past the sizes timed so far was chosen on extrapolated prices: time the rest of the budget
+                // now, once per model, and choose on measured ones.
+                deviceLock.lock();
+                try {
+                    cost.ensureMeasured(model, budget + 1);
+                } finally {
+                    deviceLock.unlock();
+                }
+                predicted = sizer.choose(tree, session.cachedLength(), spent);
+            }
+            predictedPerStep.add(predicted);
         }
     }
 

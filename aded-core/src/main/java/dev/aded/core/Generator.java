@@ -312,31 +312,38 @@ public final class Generator implements AutoCloseable {
             case PLD -> PromptLookupDrafter.FACTORY.newDrafter();
             case ADED -> datastoreDrafters.newDrafter();
         };
-        VerifierCostModel cost = mode == Mode.ADED ? measuredCosts(config) : null;
+        // Larger sizes are timed when a tree first grows past these (Decoding.draft).
+        VerifierCostModel cost = mode == Mode.ADED ? measuredCosts(firstMeasuredNodes(config)) : null;
         return new Decoding(model, tokenizer, config, mode, drafter, cost, sizerRecord, ids, deviceLock, scheduler,
                 listener, cancellation, kept).run();
     }
 
     /**
-     * Does now what the first generation in {@code config} would otherwise do on its own time: times the model's
-     * verification costs for the aded mode (a few hundred milliseconds, once per model). For benchmarks and services
-     * that want their first request's latency to be like the others'.
+     * Does now what the generations in {@code config} would otherwise do on their own time: times the model's
+     * verification costs for the aded mode up to the config's whole tree budget (once per model). For benchmarks and
+     * services that want their first requests' latency to be like the others'.
      */
     public void prepare(GenerationConfig config) {
         if (resolveMode(config.mode()) == Mode.ADED) {
-            measuredCosts(config);
+            // In the two steps a generation takes, so that the first step's time is the one first use costs.
+            measuredCosts(firstMeasuredNodes(config));
+            measuredCosts(config.treeBudget() + 1);
         }
     }
 
+    private static int firstMeasuredNodes(GenerationConfig config) {
+        return Math.min(config.treeBudget() + 1, VerifierCostModel.FIRST_NODES);
+    }
+
     /**
-     * The model's verification costs, timed on first use up to this config's tree budget (a few hundred
-     * milliseconds on a CPU, once per model; not counted in the generation's statistics).
+     * The model's verification costs, timed on first use up to {@code maxNodes} tree nodes (once per model; not
+     * counted in the generation's statistics).
      */
-    private VerifierCostModel measuredCosts(GenerationConfig config) {
+    private VerifierCostModel measuredCosts(int maxNodes) {
         VerifierCostModel cost = VerifierCostModel.of(model);
         deviceLock.lock();
         try {
-            cost.ensureMeasured(model, config.treeBudget() + 1);
+            cost.ensureMeasured(model, maxNodes);
         } finally {
             deviceLock.unlock();
         }

@@ -14,9 +14,9 @@ import java.util.WeakHashMap;
  * hiccups make timings run long, never short, and last longer than a pass: timed one size after another, a slow
  * spell once priced 1 node above 4 and 8 nodes at 16, which sized every tree of a run wrongly), at a
  * short context and then, for 1 node and the largest tree, after {@value #LONG_CONTEXT} more cached tokens, which
- * gives the growth per context token (interpolated in between by node count). On the development machine's CPU
- * this takes 0.6-0.8 s for code-15m with the default budget, on a GPU a few tens of milliseconds; one model instance
- * measures once.
+ * gives the growth per context token (interpolated in between by node count). Sizes up to {@value #FIRST_NODES}
+ * are timed at first use, larger ones when a tree first grows past them; one model instance measures each size
+ * once.
  *
  * <p>Kept current from live steps: each timed step moves a correction factor of the sizes it lies between
  * towards what it measured (a few percent a step, in log space, a single step's surprise capped at 4×), so that a
@@ -29,6 +29,12 @@ public final class VerifierCostModel {
     static final int SHORT_CONTEXT = 8;
     /** Tokens added for the long-context timings: one prefill chunk of the reference verifier. */
     static final int LONG_CONTEXT = 256;
+    /**
+     * The largest tree size timed at first use. On a CPU the passes over 32 and 64 nodes cost several single-token
+     * passes each and took most of the first timing (0.6-0.8 s of code-15m on the development machine) although a
+     * CPU step rarely verifies that many; they are timed when a tree first grows past this ({@link #covers}).
+     */
+    public static final int FIRST_NODES = 16;
     private static final int ROUNDS = 3;
     private static final double LEARNING_RATE = 0.05;
     private static final double MAX_SURPRISE = 4.0;
@@ -42,6 +48,7 @@ public final class VerifierCostModel {
     private double slopeLarge;
     private int slopeNodes = 1;
     private long measuringNanos;
+    private long firstMeasuringNanos;
 
     private VerifierCostModel() {}
 
@@ -92,7 +99,11 @@ public final class VerifierCostModel {
             }
         }
         merge(wanted, measured);
-        measuringNanos += System.nanoTime() - start;
+        long spent = System.nanoTime() - start;
+        if (measuringNanos == 0) {
+            firstMeasuringNanos = spent;
+        }
+        measuringNanos += spent;
     }
 
     /**
@@ -154,6 +165,11 @@ public final class VerifierCostModel {
         return System.nanoTime() - t0;
     }
 
+    /** Whether {@code nodes} lies within the measured sizes, where prices are interpolated, not extrapolated. */
+    public synchronized boolean covers(int nodes) {
+        return sizes.length > 0 && sizes[sizes.length - 1] >= nodes;
+    }
+
     /** Predicted nanoseconds of a step over {@code nodes} tree nodes (the root included) after {@code context} cached tokens. */
     public synchronized double nanos(int nodes, int context) {
         requireMeasured();
@@ -198,6 +214,11 @@ public final class VerifierCostModel {
 
     private static final int EXPLORE_EVERY = 16;
     private long singleTokenChoices;
+
+    /** Wall time the first measurement took: what a model's first aded generation waits for. */
+    public synchronized long firstMeasuringNanos() {
+        return firstMeasuringNanos;
+    }
 
     /** Wall time spent measuring so far. */
     public synchronized long measuringNanos() {

@@ -50,11 +50,15 @@ class DecodingTest {
     }
 
     private record Run(GenerationResult result, ScriptedModel model, ScriptedModel.ScriptDrafter drafter) {
-        /** The generation's session: in aded mode the cost model's timing session, already closed, came first. */
+        /**
+         * The generation's session, the one that holds the prompt: in aded mode the cost model's timing sessions
+         * (before the generation, and during it once a tree grows past the sizes timed first) prefill fillers.
+         */
         ScriptedModel.Session session() {
-            int n = model.sessions.size();
-            assertTrue(n == 1 || n == 2 && model.sessions.get(0).closed, n + " sessions");
-            return model.sessions.get(n - 1);
+            List<ScriptedModel.Session> own = model.sessions.stream()
+                    .filter(s -> !s.cached.isEmpty() && s.cached.getInt(0) == prompt[0]).toList();
+            assertEquals(1, own.size(), model.sessions.size() + " sessions");
+            return own.get(0);
         }
     }
 
@@ -95,6 +99,20 @@ class DecodingTest {
         assertTrue(aded.result().stats().steps() < n / 3, "the chain drafts were accepted: "
                 + aded.result().stats().steps() + " steps for " + n + " tokens");
         assertEquals(n - aded.result().stats().steps(), aded.drafter().accepted);
+    }
+
+    @Test
+    void treesPastTheSizesTimedFirstTimeTheRestOfTheBudgetOnce() {
+        // The scripted model's passes cost next to nothing at any size, so the sizer soon wants a large tree.
+        int n = script.length - prompt.length;
+        Run r = run(config(Mode.ADED, n).treeBudget(40));
+        VerifierCostModel cost = VerifierCostModel.of(r.model());
+        assertTrue(cost.covers(41), "timed up to the budget with the root");
+        assertTrue(cost.firstMeasuringNanos() > 0 && cost.firstMeasuringNanos() < cost.measuringNanos());
+        assertEquals(3, r.model().sessions.size(), "one timing session at first use and one later, besides the"
+                + " generation's");
+        assertTrue(Arrays.stream(r.result().stats().nodesPerStep()).max().getAsInt() >= VerifierCostModel.FIRST_NODES,
+                "trees past the first sizes were verified");
     }
 
     @Test
