@@ -21,9 +21,10 @@ cp -r aded-verify/target/test-classes/dev/aded/verify/bench "$stage/app/dev/aded
 cp aded-verify/target/test-classes/dev/aded/verify/{GraphCheck,BatchCheck}*.class "$stage/app/dev/aded/verify/"
 strip --strip-unneeded "$stage"/app/native/lib/linux-x86_64/cpu/libtokenizers.so
 
-# Modules: what jdeps finds (java.desktop for java.beans, which the chat-template engine uses), less the
+# Modules: what jdeps finds (java.desktop for java.beans, which the chat-template engine uses), jdk.jfr to profile
+# a run there (ADED_JAVA_OPTS=-XX:StartFlightRecording=...), less the
 # debugging ones. Uncompressed modules and no CDS archive: xz packs them tighter than jlink does.
-jlink --add-modules java.base,java.management,java.sql,jdk.unsupported,java.desktop \
+jlink --add-modules java.base,java.management,java.sql,jdk.unsupported,java.desktop,jdk.jfr \
   --strip-debug --no-header-files --no-man-pages --compress=0 --output "$stage/jre"
 rm -f "$stage"/jre/lib/server/classes*.jsa
 # java.desktop is there for java.beans alone: its graphics, sound and font libraries are never loaded (0.7 MB packed).

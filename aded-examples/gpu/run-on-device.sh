@@ -38,7 +38,7 @@ if [ -f "$root/.gpu/classes.tar.xz" ]; then  # overlay.sh: newer project classes
   rm -rf "$work/classes" && mkdir -p "$work/classes" && tar -C "$work/classes" -xJf "$root/.gpu/classes.tar.xz"
   classes=$work/classes:$classes
 fi
-java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true -cp "$classes")
+java=("$work/jre/bin/java" -Xmx24g -Dai.djl.offline=true ${ADED_JAVA_OPTS:-} -cp "$classes")  # ADED_JAVA_OPTS: say, a JFR recording
 aded=("${java[@]}" dev.aded.examples.cli.AdedCli)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 echo "torch $PYTORCH_VERSION $PYTORCH_FLAVOR at $PYTORCH_LIBRARY_PATH" | tee -a "$out/gpu.txt"

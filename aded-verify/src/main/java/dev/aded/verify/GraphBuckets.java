@@ -57,6 +57,7 @@ final class GraphBuckets implements AutoCloseable {
     }
 
     private Bucket capture(float[] input, int size, Step step) {
+        long start = System.nanoTime();
         NDManager m = manager.newSubManager();
         try {
             PtNDArray in = (PtNDArray) m.zeros(new Shape(size), DataType.FLOAT32);
@@ -85,9 +86,9 @@ final class GraphBuckets implements AutoCloseable {
                     captured.close();
                 }
             });
-            pool.captured(graph[0], pool.cuda.reservedBytes() - before[0]);
             Bucket b = new Bucket(in, graph[0], outputs[0], outputs[1]);
             b.graph.replay();
+            pool.captured(graph[0], pool.cuda.reservedBytes() - before[0], System.nanoTime() - start);
             return b;
         } catch (RuntimeException e) {
             m.close();

@@ -24,6 +24,7 @@ final class GraphPool implements AutoCloseable {
     private CudaGraphs.Graph shared;
     private int graphs;
     private long bytes;
+    private long captureNanos;
     private boolean failed;
 
     GraphPool(LlamaModel model, CudaGraphs cuda) {
@@ -67,12 +68,19 @@ final class GraphPool implements AutoCloseable {
         return shared;
     }
 
-    synchronized void captured(CudaGraphs.Graph graph, long reservedBytes) {
+    /** A new graph, the device memory it reserved and the wall time its capture took, first replay included. */
+    synchronized void captured(CudaGraphs.Graph graph, long reservedBytes, long nanos) {
         if (shared == null) {
             shared = graph;
         }
         graphs++;
         bytes += Math.max(0, reservedBytes);
+        captureNanos += nanos;
+    }
+
+    /** Wall time spent capturing so far. */
+    synchronized long captureNanos() {
+        return captureNanos;
     }
 
     /** Whether graphs may still be captured and replayed: false once a capture has failed. */

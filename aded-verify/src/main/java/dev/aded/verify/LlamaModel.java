@@ -289,6 +289,14 @@ public final class LlamaModel implements TargetModel {
     }
 
     /** How this model's steps run: "eager", or the CUDA graphs captured so far and their memory. */
+    /**
+     * Wall time spent capturing CUDA graphs so far: a first-use cost that falls on whichever generation first meets
+     * a step's shape (benchmarks report it apart).
+     */
+    public synchronized long graphCaptureNanos() {
+        return graphs == null ? 0 : graphs.captureNanos();
+    }
+
     public synchronized String stepMode() {
         String mode = graphs == null ? "eager" : graphs.summary();
         return slots == null ? mode : mode + String.format(java.util.Locale.ROOT, "; batching %d slots of %d tokens",

@@ -13,9 +13,9 @@ import dev.aded.core.TreeLogits;
 /**
  * One sequence's KV cache inside a {@link LlamaModel}, and the forward passes over it.
  *
- * <p>Prefill runs eagerly. Tree steps replay CUDA graphs when the model has them (a GPU with the native helper,
- * see {@link GraphedSteps}): the session then borrows a cache from the model's {@link GraphPool} and gives it back
- * when it closes. Otherwise, and after a failed capture, steps run eagerly, issuing the pass operation by
+ * <p>Tree steps, and prefill chunks as chains, replay CUDA graphs when the model has them (a GPU with the native
+ * helper, see {@link GraphedSteps}): the session then borrows a cache from the model's {@link GraphPool} and gives it
+ * back when it closes. Otherwise, and after a failed capture, they run eagerly, issuing the pass operation by
  * operation. In a batching model ({@link KvSlots}) the session's cache is a slot of the batch's, and its tree steps
  * run through {@link BatchedSteps}, alone or with other sessions' trees. Every eager step's temporaries live in a
  * sub-manager that the next step closes, so native memory stays flat however long the generation.
@@ -111,7 +111,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         for (int start = from; start < to; start += PREFILL_CHUNK) {
             int n = Math.min(PREFILL_CHUNK, to - start);
-            if (slots != null) {
+            if (slots != null || graphed != null && pool.usable()) {
                 prefillAsChain(tokens, start, n);
                 continue;
             }
@@ -136,8 +136,9 @@ final class LlamaSession implements ModelSession, TreeLogits {
     }
 
     /**
-     * A batch session's prefill chunk as a chain through the batch's pass, all of it kept: on a GPU that is a graph
-     * replay, where an eager prefill issues hundreds of operations and holds up every running generation meanwhile.
+     * A prefill chunk as a chain through the step's graphs (a batch session's through the batch's pass), all of it
+     * kept: a replay, where an eager prefill issues hundreds of operations (code-15m on the H200: several ms a
+     * prompt, a tenth of an aded generation of 128 tokens) and holds up every running generation meanwhile.
      */
     private void prefillAsChain(int[] tokens, int start, int n) {
         if (chain == null) {
@@ -151,7 +152,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         for (int i = 1; i < n; i++) {
             chain.add(i - 1, tokens[start + i], 1f);
         }
-        model.forwardAll(new ModelSession[] {this}, new DraftTree[] {chain}, 1);
+        forward(chain);
         commit(chainPath, n);
     }
 

@@ -30,6 +30,10 @@ class BenchConcurrencyTest {
             assertTrue(m.get("aggregate_tokens_per_second").getAsDouble() > 0, mode);
             assertTrue(m.get("single_stream_tokens_per_second").getAsDouble() > 0, mode);
             assertTrue(m.has("identical_to_single_stream"), mode);
+            assertTrue(m.get("prefill_ms_per_request").getAsDouble() > 0, mode);
+            assertEquals(0, m.get("graph_capture_ms").getAsDouble(), mode + ": no CUDA graphs on the CPU");
+            assertEquals(m.get("tokens_per_second").getAsDouble(),
+                    m.get("tokens_per_second_without_captures").getAsDouble(), 1e-9, mode);
             JsonArray curve = m.getAsJsonArray("concurrency_curve");
             assertEquals(2, curve.size(), mode);
             for (int i = 0; i < curve.size(); i++) {
