@@ -238,6 +238,9 @@ final class Decoding {
         target.reset(context[length - 1]);
         int remaining = config.maxNewTokens() - (length - promptLength);
         int nodes = Math.min(Math.min(budget, scheduler.draftNodeShare()), capacity - session.cachedLength() - 1);
+        if (sizer != null) {
+            nodes = sizer.draftNodes(nodes);
+        }
         int depth = Math.min(config.maxDraftDepth(), remaining - 1);
         long spent = 0;
         if (nodes > 0 && depth > 0) {

@@ -37,6 +37,25 @@ class TreeSizerTest {
     }
 
     @Test
+    void draftsTwiceWhatItChoseLatelyButNeverBelowTheMinimum() {
+        TreeSizer sizer = new TreeSizer(63, GPU);
+        assertEquals(63, sizer.draftNodes(63), "the first steps draft the whole budget");
+        assertEquals(40, sizer.draftNodes(40), "never past what the step allows");
+        DraftTree out = new DraftTree(64);
+        for (int step = 0; step < 30; step++) {
+            chain(sizer.candidates(), 8, 0.05f); // nothing worth verifying
+            sizer.choose(out, 100, 50_000);
+        }
+        assertEquals(TreeSizer.MIN_DRAFT, sizer.draftNodes(63));
+        for (int step = 0; step < 30; step++) {
+            chain(sizer.candidates(), 30, 0.99f); // a confident chain, all of it chosen on a GPU
+            sizer.choose(out, 100, 50_000);
+        }
+        assertEquals(31, out.size());
+        assertEquals(60, sizer.draftNodes(63), "room for the choice to grow");
+    }
+
+    @Test
     void aConfidentChainIsWorthItsCost() {
         DraftTree out = new DraftTree(65);
         double expected = chooseOnChain(0.95f, out);

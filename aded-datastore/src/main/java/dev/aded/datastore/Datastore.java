@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A tri-gram datastore file, memory-mapped. Opening reads and checks the header and the sections' sizes and
  * offsets, which takes milliseconds whatever the size; {@link #verify()} reads the whole body against its
- * checksum. Lookups binary-search the sorted context keys and copy at most k entries, allocating nothing.
+ * checksum. Lookups binary-search the sorted context keys of their first token and copy at most k entries,
+ * allocating nothing.
  * Safe for any number of concurrent readers.
  */
 public final class Datastore implements NgramCounts, AutoCloseable {
@@ -41,6 +42,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
     private final ByteBuffer offsets;
     private final ByteBuffer trigrams;
     private final ByteBuffer body;
+    /** {@link #firstContext}'s answers by first token, -1 where not asked yet. */
+    private final int[] firstContext;
     /** Set when {@link #verifyInBackground()} found the body damaged: lookups then answer nothing. */
     private volatile boolean distrusted;
 
@@ -103,6 +106,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
         this.keys = slice(map, bounds[2], bounds[3]);
         this.offsets = slice(map, bounds[3], bounds[4]);
         this.trigrams = slice(map, bounds[4], bounds[5]);
+        this.firstContext = new int[vocab + 1];
+        Arrays.fill(firstContext, -1);
         if (bigramOffsets.getInt(4 * vocab) != bigramEntries || offsets.getInt(4 * contexts) != (int) trigramEntries) {
             throw new DatastoreException(file, "corrupted: section offsets do not match the header");
         }
@@ -238,8 +243,8 @@ public final class Datastore implements NgramCounts, AutoCloseable {
             return 0;
         }
         long key = (long) a * vocab + b;
-        int lo = 0;
-        int hi = contexts - 1;
+        int lo = firstContext(a);
+        int hi = firstContext(a + 1) - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
             long k = keys.getLong(8 * mid);
@@ -252,6 +257,32 @@ public final class Datastore implements NgramCounts, AutoCloseable {
             }
         }
         return 0;
+    }
+
+    /**
+     * The index of the first context whose first token is at least {@code a} (a ≤ vocab), found once and kept: a
+     * lookup then searches only the contexts of its first token, a few hundred keys on one or two pages, instead of
+     * all of them (21 probes into 11 MB of keys for the Python sources, the last ten of them cache misses).
+     * Unsynchronised: racing threads compute and store the same value.
+     */
+    private int firstContext(int a) {
+        int known = firstContext[a];
+        if (known >= 0) {
+            return known;
+        }
+        long key = (long) a * vocab;
+        int lo = 0;
+        int hi = contexts;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (keys.getLong(8 * mid) < key) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        firstContext[a] = lo;
+        return lo;
     }
 
     @Override
