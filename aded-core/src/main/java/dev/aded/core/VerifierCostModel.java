@@ -27,8 +27,11 @@ public final class VerifierCostModel {
 
     /** Tokens cached before the short-context timings: enough for a realistic mask, no more. */
     static final int SHORT_CONTEXT = 8;
-    /** Tokens added for the long-context timings: one prefill chunk of the reference verifier. */
-    static final int LONG_CONTEXT = 256;
+    /**
+     * Tokens added for the long-context timings: enough to see the growth per token, which is linear; a longer
+     * prefill only lengthens the first timing (256 cost a CPU 50 ms more).
+     */
+    static final int LONG_CONTEXT = 128;
     /**
      * The largest tree size timed at first use. On a CPU the passes over 32 and 64 nodes cost several single-token
      * passes each and took most of the first timing (0.6-0.8 s of code-15m on the development machine) although a
@@ -86,7 +89,8 @@ public final class VerifierCostModel {
         try (ModelSession session = model.newSession(capacity)) {
             int[] filler = filler(SHORT_CONTEXT + Math.max(longContext, 0), model.vocabSize());
             session.prefill(filler, 0, SHORT_CONTEXT);
-            time(session, chain, maxNodes); // warm-up: the allocator and kernels for the largest size
+            // No warm-up pass: the slow first pass of each size (new shapes for the allocator and kernels) is the
+            // one the fastest of the rounds leaves out; a warm-up cost a CPU 150 ms.
             fastest(session, chain, wanted, measured);
             if (slopes) {
                 int[] ends = {1, wanted[wanted.length - 1]};
