@@ -288,7 +288,6 @@ public final class LlamaModel implements TargetModel {
         return graphs;
     }
 
-    /** How this model's steps run: "eager", or the CUDA graphs captured so far and their memory. */
     /**
      * Wall time spent capturing CUDA graphs so far: a first-use cost that falls on whichever generation first meets
      * a step's shape (benchmarks report it apart).
@@ -297,6 +296,7 @@ public final class LlamaModel implements TargetModel {
         return graphs == null ? 0 : graphs.captureNanos();
     }
 
+    /** How this model's steps run: "eager", or the CUDA graphs captured so far and their memory. */
     public synchronized String stepMode() {
         String mode = graphs == null ? "eager" : graphs.summary();
         return slots == null ? mode : mode + String.format(java.util.Locale.ROOT, "; batching %d slots of %d tokens",
