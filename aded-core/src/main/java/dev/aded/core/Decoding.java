@@ -254,12 +254,7 @@ final class Decoding {
             if (!cost.covers(tree.size())) {
                 // A tree past the sizes timed so far was chosen on extrapolated prices: time the rest of the budget
                 // now, once per model, and choose on measured ones.
-                deviceLock.lock();
-                try {
-                    cost.ensureMeasured(model, budget + 1);
-                } finally {
-                    deviceLock.unlock();
-                }
+                cost.ensureMeasured(model, budget + 1, deviceLock);
                 predicted = sizer.choose(tree, session.cachedLength(), spent);
             }
             predictedPerStep.add(predicted);

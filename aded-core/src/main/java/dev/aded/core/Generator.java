@@ -341,12 +341,7 @@ public final class Generator implements AutoCloseable {
      */
     private VerifierCostModel measuredCosts(int maxNodes) {
         VerifierCostModel cost = VerifierCostModel.of(model);
-        deviceLock.lock();
-        try {
-            cost.ensureMeasured(model, maxNodes);
-        } finally {
-            deviceLock.unlock();
-        }
+        cost.ensureMeasured(model, maxNodes, deviceLock);
         return cost;
     }
 

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.locks.Lock;
 
 /**
  * What one verification step (forward pass, acceptance and commit) costs on one model and device, by the number
@@ -71,10 +72,19 @@ public final class VerifierCostModel {
     }
 
     /**
-     * Times the tree sizes up to {@code maxNodes} (the root included) not measured yet. The caller must hold the
-     * model's device lock: this runs forward passes in a session of its own.
+     * Times the tree sizes up to {@code maxNodes} (the root included) not measured yet, holding the model's
+     * {@code deviceLock}: this runs forward passes in a session of its own.
      */
-    public synchronized void ensureMeasured(TargetModel model, int maxNodes) {
+    public void ensureMeasured(TargetModel model, int maxNodes, Lock deviceLock) {
+        deviceLock.lock();
+        try {
+            measure(model, maxNodes);
+        } finally {
+            deviceLock.unlock();
+        }
+    }
+
+    private synchronized void measure(TargetModel model, int maxNodes) {
         maxNodes = Math.max(1, Math.min(maxNodes, model.maxContext() - SHORT_CONTEXT));
         if (sizes.length > 0 && sizes[sizes.length - 1] >= maxNodes) {
             return;

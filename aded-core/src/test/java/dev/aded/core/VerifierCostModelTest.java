@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
 
 class VerifierCostModelTest {
@@ -103,7 +104,7 @@ class VerifierCostModelTest {
         VerifierCostModel cost = VerifierCostModel.of(model);
         assertSame(cost, VerifierCostModel.of(model), "one cost model per model instance");
         assertThrows(IllegalStateException.class, () -> cost.nanos(1, 10));
-        cost.ensureMeasured(model, 65);
+        cost.ensureMeasured(model, 65, new ReentrantLock());
         assertFalse(model.open, "the measuring session is closed");
         assertTrue(model.passes.containsAll(List.of(1, 2, 4, 8, 16, 32, 65)), "sizes " + model.passes);
         assertFalse(model.passes.contains(64), "no power of two just under the largest size");
@@ -114,9 +115,9 @@ class VerifierCostModelTest {
         double mid = cost.nanos(40, 8);
         assertTrue(mid > cost.nanos(32, 8) && mid < large, "interpolated between the measured sizes");
         int before = model.passes.size();
-        cost.ensureMeasured(model, 65);
+        cost.ensureMeasured(model, 65, new ReentrantLock());
         assertEquals(before, model.passes.size(), "measured already");
-        cost.ensureMeasured(model, 129);
+        cost.ensureMeasured(model, 129, new ReentrantLock());
         assertTrue(model.passes.subList(before, model.passes.size()).contains(129));
         assertFalse(model.passes.subList(before, model.passes.size()).contains(16), "only the new sizes");
     }

@@ -111,7 +111,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         for (int start = from; start < to; start += PREFILL_CHUNK) {
             int n = Math.min(PREFILL_CHUNK, to - start);
-            if (slots != null || graphed != null && pool.usable()) {
+            if (slots != null || replays()) {
                 prefillAsChain(tokens, start, n);
                 continue;
             }
@@ -179,7 +179,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         logitsRow = 0;
         try {
-            logits = graphed != null && pool.usable() ? replay(ids, depths, treeMask, n) : null;
+            logits = replays() ? replay(ids, depths, treeMask, n) : null;
             if (logits == null) {
                 logits = eager(ids, depths, treeMask, n, true);
                 Torch.copyInts(Torch.argmaxLast(logits), argmax);
@@ -227,6 +227,11 @@ final class LlamaSession implements ModelSession, TreeLogits {
         logits = batchLogits;
         logitsRow = row;
         lastSize = n;
+    }
+
+    /** Whether this session's steps replay graphs: it holds a graph-carrying cache and no capture has failed. */
+    private boolean replays() {
+        return graphed != null && pool.usable();
     }
 
     /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
