@@ -4,6 +4,7 @@ import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import dev.aded.core.DraftTree;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -17,9 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * by its tree's rows (the tree's own mask). Eager on the CPU; on a GPU with the graph helper, replayed as CUDA graphs
  * bucketed by (sequences, nodes, past keys), as vLLM captures decode per batch size.
  *
- * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], rows to attend
- * [B·(P + N)], past lengths [B], tree masks [B·N·N], where R = B·N rows. Padding nodes (and padding sequences of a
- * graph bucket) write to the spare row and attend to themselves only. The eager pass packs its rows instead
+ * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
+ * last commits [B·2·M] (graphs only), rows to attend [B·(P + N)], past lengths [B], tree masks [B·N·N], where
+ * R = B·N rows. Padding nodes (and padding sequences of a graph bucket) write to the spare row and attend to
+ * themselves only. The eager pass packs its rows instead
  * ({@link LlamaModel.Packing}): R is the real nodes alone, and two more index lists map them to the attention's
  * B·N rows [B·N] and back [R].
  */
@@ -61,19 +63,27 @@ final class BatchedSteps implements AutoCloseable {
         Layout layout = graphed
                 ? new Layout(batchBucket(count), GraphedSteps.ceilPow2(maxNodes),
                         Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast))),
-                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes))
+                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes), RowMoves.MAX)
                 : packed(trees, count, maxNodes, maxPast);
         PtNDArray logits = null;
         Pass pass = null;
         int handed = 0;
         try {
             if (graphed) {
+                if (!graphs.has(layout.key())) {
+                    moveNow(sessions, count); // a capture runs its step twice: see GraphedSteps
+                }
                 logits = replay(encode(sessions, trees, count, layout), layout);
                 if (logits == null) {
                     layout = packed(trees, count, maxNodes, maxPast);
+                } else {
+                    for (int i = 0; i < count; i++) {
+                        sessions[i].moves.clear();
+                    }
                 }
             }
             if (logits == null) {
+                moveNow(sessions, count);
                 pass = new Pass(manager.newSubManager(), count);
                 logits = eager(encode(sessions, trees, count, layout), layout, pass.scope);
             }
@@ -91,6 +101,12 @@ final class BatchedSteps implements AutoCloseable {
             for (int i = handed; pass != null && i < count; i++) {
                 pass.release();
             }
+        }
+    }
+
+    private static void moveNow(LlamaSession[] sessions, int count) {
+        for (int i = 0; i < count; i++) {
+            sessions[i].moveNow();
         }
     }
 
@@ -117,9 +133,15 @@ final class BatchedSteps implements AutoCloseable {
 
     /**
      * A pass's shape: B sequences of {@code nodes} nodes attending to {@code past} keys of their own and their tree;
-     * {@code rows} rows through the row-wise operations, B·nodes, or the real nodes alone when {@code packed}.
+     * {@code rows} rows through the row-wise operations, B·nodes, or the real nodes alone when {@code packed};
+     * {@code moves} row moves of each sequence's last commit (see {@link RowMoves}), none in an eager pass.
      */
-    private record Layout(int b, int nodes, int past, boolean packed, int rows) {
+    private record Layout(int b, int nodes, int past, boolean packed, int rows, int moves) {
+        /** The graph bucket of this shape. */
+        long key() {
+            return ((long) b << 40) | ((long) nodes << 24) | past;
+        }
+
         /** Keys each sequence attends to: its past, then its tree's rows. */
         int keys() {
             return past + nodes;
@@ -130,8 +152,12 @@ final class BatchedSteps implements AutoCloseable {
             return rows * (1 + heads);
         }
 
-        int keysAt(int heads) {
+        int movesAt(int heads) {
             return writeAt(heads) + rows;
+        }
+
+        int keysAt(int heads) {
+            return movesAt(heads) + 2 * b * moves;
         }
 
         int pastAt(int heads) {
@@ -160,14 +186,13 @@ final class BatchedSteps implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             rows += trees[i].size();
         }
-        return new Layout(count, maxNodes, maxPast, rows < count * maxNodes, rows);
+        return new Layout(count, maxNodes, maxPast, rows < count * maxNodes, rows, 0);
     }
 
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
     private PtNDArray replay(int size, Layout l) {
-        long key = ((long) l.b << 40) | ((long) l.nodes << 24) | l.past;
         try {
-            return graphs.run(key, input, size, (in, scope) -> pass(in, l, scope), argmax, l.rows);
+            return graphs.run(l.key(), input, size, (in, scope) -> pass(in, l, scope), argmax, l.rows);
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;
@@ -193,6 +218,7 @@ final class BatchedSteps implements AutoCloseable {
         int n = l.rows;
         int keys = l.keys();
         int writeAt = l.writeAt(heads);
+        int movesAt = l.movesAt(heads);
         int keysAt = l.keysAt(heads);
         int pastAt = l.pastAt(heads);
         int treeAt = l.treeAt(heads);
@@ -245,6 +271,14 @@ final class BatchedSteps implements AutoCloseable {
                 }
             }
             input[pastAt + s] = cached;
+            if (l.moves > 0) {
+                int at = movesAt + 2 * s * l.moves;
+                if (real) {
+                    sessions[s].moves.encode(input, at, l.moves, base, slots.spareRow);
+                } else {
+                    java.util.Arrays.fill(input, at, at + 2 * l.moves, slots.spareRow);
+                }
+            }
             first += rowsOfIt;
         }
         return size;
@@ -260,7 +294,14 @@ final class BatchedSteps implements AutoCloseable {
         all.attach(scope);
         PtNDArray tokens = LlamaSession.asIds(all, 0, n, device);
         PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, l.writeAt(heads), device), new long[] {n, heads});
-        PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.keysAt(heads), device);
+        PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.movesAt(heads), device);
+        if (l.moves > 0) {
+            // [B, 2, moves]: each sequence's sources, then its destinations.
+            PtNDArray moves = Torch.reshape(LlamaSession.asIds(all, l.movesAt(heads), l.keysAt(heads), device),
+                    new long[] {l.b, 2, l.moves});
+            slots.kv.move(Torch.reshape(Torch.slice(moves, 1, 0, 1), new long[] {-1}),
+                    Torch.reshape(Torch.slice(moves, 1, 1, 2), new long[] {-1}), (PtNDManager) scope);
+        }
         PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.pastAt(heads), device),
                 new long[] {1, (long) l.b * l.keys()});
         PtNDArray headRows = Torch.reshape(Torch.add(keyRows, slots.headOffsets), new long[] {-1});

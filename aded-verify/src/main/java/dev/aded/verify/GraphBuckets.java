@@ -33,6 +33,11 @@ final class GraphBuckets implements AutoCloseable {
         return buckets.size();
     }
 
+    /** Whether bucket {@code key} is captured: its next run replays, where a capture runs the step twice. */
+    boolean has(long key) {
+        return buckets.containsKey(key);
+    }
+
     /**
      * Runs bucket {@code key} (capturing {@code step} first when new) on {@code input[0, size)}; writes the argmax of
      * output rows {@code [0, rows)} into {@code out}. Returns the logits.

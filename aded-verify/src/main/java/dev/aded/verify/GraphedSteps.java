@@ -2,6 +2,7 @@ package dev.aded.verify;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import java.util.Arrays;
 
 /**
@@ -12,8 +13,8 @@ import java.util.Arrays;
  * <p>A graph replays fixed shapes at fixed addresses, so steps are bucketed: the node count rounds up to a power
  * of two (padding nodes attend to key 0 only and write their keys and values to the cache's last row, which no
  * real token uses), and attention reads a power-of-two number of cache rows, the rows past the sequence masked
- * out. Every input that changes per step (token ids, RoPE rows, the rows to write, the mask) is copied into the
- * bucket's static input tensor before the replay.
+ * out. Every input that changes per step (token ids, RoPE rows, the rows to write, the last commit's
+ * {@link RowMoves}, the mask) is copied into the bucket's static input tensor before the replay.
  */
 final class GraphedSteps implements AutoCloseable {
     /** The largest tree a graph takes; larger ones (none today: trees stop at 256 nodes) run eagerly. */
@@ -42,31 +43,39 @@ final class GraphedSteps implements AutoCloseable {
      * what {@code treeMask} [n·n, 0 or -inf] opens; writes each node's argmax into {@code out}. Returns the logits
      * [N ≥ n, vocab], valid until the next step on this cache.
      */
-    PtNDArray forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, int[] out) {
+    PtNDArray forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, int[] out, RowMoves moves) {
         int nodes = ceilPow2(n);
         int keys = Math.min(kv.rows, Math.max(MIN_KEYS, ceilPow2(cached + n)));
         if (cached + n > keys || cached + n >= kv.rows) {
             throw new IllegalStateException("a tree of " + n + " nodes after " + cached + " tokens does not fit a"
                     + " cache of " + kv.rows + " rows");
         }
-        int size = encode(ids, depths, treeMask, n, cached, nodes, keys);
-        return buckets.run(key(nodes, keys), input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);
+        long key = key(nodes, keys);
+        if (!buckets.has(key)) {
+            kv.move(moves); // a capture runs its step twice, and a second move would read rows the first overwrote
+        }
+        int size = encode(ids, depths, treeMask, n, cached, nodes, keys, moves);
+        PtNDArray logits = buckets.run(key, input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);
+        moves.clear();
+        return logits;
     }
 
     /**
-     * The static input of a bucket: ids [N], RoPE table rows [N·heads], cache rows to write [N], mask [N·keys].
-     * Returns its length.
+     * The static input of a bucket: ids [N], RoPE table rows [N·heads], cache rows to write [N], rows to move from
+     * and to [2·{@link RowMoves#MAX}], mask [N·keys]. Returns its length.
      */
-    private int encode(int[] ids, int[] depths, float[] treeMask, int n, int cached, int nodes, int keys) {
+    private int encode(int[] ids, int[] depths, float[] treeMask, int n, int cached, int nodes, int keys,
+            RowMoves moves) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        int size = nodes * (2 + heads + keys);
+        int size = nodes * (2 + heads + keys) + 2 * RowMoves.MAX;
         if (input.length < size) {
             input = new float[size];
         }
         LlamaSession.encodeTokens(input, 0, nodes, ids, depths, n, nodes, cached, c);
         int writes = nodes * (1 + heads);
-        int mask = writes + nodes;
+        moves.encode(input, writes + nodes, RowMoves.MAX, 0, kv.rows - 1);
+        int mask = writes + nodes + 2 * RowMoves.MAX;
         Arrays.fill(input, mask, mask + nodes * keys, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < nodes; i++) {
             int row = mask + i * keys;
@@ -93,8 +102,12 @@ final class GraphedSteps implements AutoCloseable {
                 new long[] {nodes, heads});
         long writes = (long) nodes * (1 + heads);
         PtNDArray writeRows = LlamaSession.asIds(all, writes, writes + nodes, model.device);
-        PtNDArray mask = Torch.reshape(Torch.to(Torch.slice(all, 0, writes + nodes,
-                writes + nodes + (long) nodes * keys), model.dtype, model.device), new long[] {nodes, keys});
+        long movesAt = writes + nodes;
+        long maskAt = movesAt + 2 * RowMoves.MAX;
+        kv.move(LlamaSession.asIds(all, movesAt, movesAt + RowMoves.MAX, model.device),
+                LlamaSession.asIds(all, movesAt + RowMoves.MAX, maskAt, model.device), (PtNDManager) scope);
+        PtNDArray mask = Torch.reshape(Torch.to(Torch.slice(all, 0, maskAt, maskAt + (long) nodes * keys),
+                model.dtype, model.device), new long[] {nodes, keys});
         int g = c.groupSize();
         if (g > 1) {
             mask = Torch.tile(mask, new long[] {g, 1});

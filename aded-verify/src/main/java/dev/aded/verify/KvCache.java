@@ -2,6 +2,7 @@ package dev.aded.verify;
 
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -11,7 +12,8 @@ import ai.djl.pytorch.engine.PtNDManager;
  * keys of a head are rows of one matrix: attention multiplies them in place, and a batch's keys gathered from many
  * sequences' rows come out as {@code [heads, sequences, rows, headDim]}, a layout batched matmuls read without
  * another copy. A step writes its new rows with one in-place assignment per layer; keeping an accepted node is one
- * copy of that row for all layers and heads at once.
+ * gather and one scatter of the accepted rows
+ * for all layers and heads at once ({@link RowMoves}).
  */
 final class KvCache implements AutoCloseable {
 
@@ -57,12 +59,29 @@ final class KvCache implements AutoCloseable {
         return new KvCache(this, start, rows);
     }
 
-    /** Copies row {@code src} of every layer to row {@code dst}. */
-    void copyRow(int src, int dst) {
-        try (PtNDArray row = Torch.slice(cache, 2, src, src + 1)) {
-            long heads = cache.getShape().get(1);
-            Torch.set(cache, row, new long[] {0, 0, dst}, new long[] {layers.length, heads, dst + 1});
+    /** Makes the pending {@code moves} now, eagerly, and clears them. */
+    void move(RowMoves moves) {
+        int n = moves.count();
+        if (n == 0) {
+            return;
         }
+        float[] rows = new float[2 * n];
+        moves.encode(rows, 0, n, 0, 0);
+        try (NDManager scope = manager.newSubManager()) {
+            PtNDArray all = (PtNDArray) scope.create(rows);
+            move(LlamaSession.asIds(all, 0, n, scope.getDevice()), LlamaSession.asIds(all, n, 2L * n,
+                    scope.getDevice()), (PtNDManager) scope);
+        }
+        moves.clear();
+    }
+
+    /**
+     * Moves rows in every layer and head: row {@code to[i]} gets row {@code from[i]} (int64 on the device), all
+     * sources read before any row is written.
+     */
+    void move(PtNDArray from, PtNDArray to, PtNDManager scope) {
+        PtNDArray rows = Torch.select(cache, new NDIndex(":, :, {}", from), scope);
+        Torch.put(cache, new NDIndex(":, :, {}", to), rows);
     }
 
     @Override

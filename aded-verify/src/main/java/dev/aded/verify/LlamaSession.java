@@ -31,6 +31,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     private final KvSlots slots;
     private final int slot;
     private final KvCache kv;
+    /** Rows the last commit kept, for the next pass to move into place. */
+    final RowMoves moves = new RowMoves();
     private final PtNDArray zeros;
     private final int capacity;
     private int cached;
@@ -237,7 +239,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
     /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
     private PtNDArray replay(int[] ids, int[] depths, float[] treeMask, int n) {
         try {
-            return graphed.forward(ids, depths, treeMask, n, cached, argmax);
+            return graphed.forward(ids, depths, treeMask, n, cached, argmax, moves);
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;
@@ -250,6 +252,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
      * host-to-device copy waits for the device, and floats hold the ids and row numbers exactly (below 2^24).
      */
     private PtNDArray eager(int[] ids, int[] depths, float[] treeMask, int n, boolean wantLogits) {
+        moveNow();
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
         float[] input = new float[n * (1 + heads) + n * n];
@@ -329,6 +332,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         lastSize = 0;
     }
 
+    /** Records the kept rows' moves; the next pass makes them (see {@link RowMoves}). */
     @Override
     public void commit(int[] path, int count) {
         checkOpen();
@@ -338,14 +342,25 @@ final class LlamaSession implements ModelSession, TreeLogits {
         for (int i = 0; i < count; i++) {
             int src = cached + path[i];
             int dst = cached + i;
-            // Later path nodes sit at higher rows than earlier ones, so copying in order never overwrites a row
-            // still to be read.
             if (src != dst) {
-                kv.copyRow(src, dst);
+                if (moves.full()) {
+                    moveNow();
+                }
+                moves.add(src, dst);
             }
         }
         cached += count;
         lastSize = 0;
+    }
+
+    /** Makes the pending moves now, eagerly: before an eager pass, or a capture (which runs its step twice). */
+    void moveNow() {
+        try {
+            kv.move(moves);
+        } catch (EngineException e) {
+            throw DeviceMemory.translate(e, "moving " + moves.count() + " accepted rows of the KV cache",
+                    model.device);
+        }
     }
 
     @Override

@@ -39,6 +39,11 @@ final class Torch {
         return JniUtils.index(a, min, max, steps, manager);
     }
 
+    /** {@code a[index]}, a copy in {@code manager}, for an index of tensors (rows read on the device). */
+    static PtNDArray select(PtNDArray a, NDIndex index, PtNDManager manager) {
+        return JniUtils.indexAdv(a, index, manager);
+    }
+
     /** A view of {@code a} with dimensions {@code d0} and {@code d1} swapped. */
     static PtNDArray transpose(PtNDArray a, long d0, long d1) {
         return JniUtils.transpose(a, d0, d1);

@@ -100,6 +100,33 @@ class TreeForwardTest {
         assertClose(sequentialLogits(seq), row, 2e-3f, "after commit");
     }
 
+    /** A path of more kept rows than a pass moves at once: the commit moves the first ones itself. */
+    @Test
+    void commitOfMoreMovesThanAPassTakesKeepsThePath() {
+        int deep = RowMoves.MAX + 8;
+        DraftTree tree = new DraftTree(deep + 2);
+        tree.reset(prompt[prompt.length - 1]);
+        tree.add(0, 900, 0.5f); // a sibling first, so that every node of the kept chain sits one row past its place
+        int[] path = new int[deep + 1];
+        int[] seq = java.util.Arrays.copyOf(prompt, prompt.length + deep + 1);
+        for (int i = 1; i <= deep; i++) {
+            int token = 100 + 7 * i;
+            path[i] = tree.add(path[i - 1], token, 0.5f);
+            seq[prompt.length + i - 1] = token;
+        }
+        seq[prompt.length + deep] = 7;
+        float[] row = new float[model.vocabSize()];
+        try (ModelSession s = model.newSession(prompt.length + deep + 8)) {
+            s.prefill(prompt, 0, prompt.length - 1);
+            s.forward(tree);
+            s.commit(path, deep + 1);
+            DraftTree next = new DraftTree(1);
+            next.reset(7);
+            s.forward(next).logits(0, row);
+        }
+        assertClose(sequentialLogits(seq), row, 2e-3f, "after a commit of " + deep + " moves");
+    }
+
     private static int[] pathTo(DraftTree tree, int node) {
         int depth = tree.depth(node);
         int[] seq = java.util.Arrays.copyOf(prompt, prompt.length + depth);
