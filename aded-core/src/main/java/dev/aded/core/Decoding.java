@@ -171,7 +171,7 @@ final class Decoding {
             draft(session);
             int cached = session.cachedLength();
             long t0 = System.nanoTime();
-            StepScheduler.Outcome step = scheduler.step(session, tree, logits -> {
+            StepScheduler.Outcome step = scheduler.step(session, tree, acceptor.readsLogits(), logits -> {
                 int n = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
                 session.commit(path, n);
                 return n;

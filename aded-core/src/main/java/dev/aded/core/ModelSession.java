@@ -22,7 +22,8 @@ public interface ModelSession extends AutoCloseable {
 
     /**
      * Keeps the cache entries of {@code path[0, count)}, nodes of the last forward's tree from the root down one
-     * branch, and drops the rest, so the cache then ends with that path.
+     * branch, and drops the rest, so the cache then ends with that path. Host bookkeeping that the next pass acts on
+     * (a greedy generation commits while another generation's pass runs, see {@link StepScheduler}).
      */
     void commit(int[] path, int count);
 

@@ -40,6 +40,11 @@ final class PathAcceptor {
         this.sampler = needsRow ? new Sampler(vocabSize, config) : null;
     }
 
+    /** Whether accepting reads whole rows of logits: otherwise the model's argmaxes are all it reads. */
+    boolean readsLogits() {
+        return row != null;
+    }
+
     /**
      * Fills {@code path} with the root and the accepted nodes and {@code tokens} with the step's new tokens (the
      * accepted draft tokens, then the bonus token); returns the number of new tokens, which is also the path's

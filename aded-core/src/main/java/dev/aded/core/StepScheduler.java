@@ -10,13 +10,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * Verifies the draft trees of a generator's running generations together, as vLLM's scheduler steps every running
  * sequence at once: a pass takes the steps that are waiting (up to {@link #MAX_NODES} nodes and
  * {@link #MAX_SEQUENCES} trees, oldest first), runs them through one {@link TargetModel#forwardAll} under the
- * device lock, hands each generation its logits, and ends once each has accepted and committed its path on its own
- * thread. Then the next pass may start.
+ * device lock and hands each generation its logits. When no generation of the pass reads more than the argmaxes
+ * (greedy decoding) the device is free at once, and the next pass runs while these accept and draft on their own
+ * threads (a commit is bookkeeping until the session's next pass); otherwise the pass ends once each has accepted,
+ * since the next pass may replay the graph whose output holds the logits.
  *
  * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited a
- * quarter of the last pass's time: a generation slow to draft, or whose listener blocks, joins a later pass instead
- * of holding up the others. New generations join after their prefill (continuous batching); finished, cancelled
- * and failed ones leave without disturbing the rest. When a batched pass fails, each of its trees runs again alone,
+ * quarter of the last round (a pass and its acceptances): a generation slow to draft, or whose listener blocks,
+ * joins a later pass instead of holding up the others. New generations join after their prefill (continuous
+ * batching); finished, cancelled and failed ones leave without disturbing the rest. When a batched pass fails, each of its trees runs again alone,
  * so a failure stays with the generation that caused it.
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
@@ -50,7 +52,11 @@ final class StepScheduler {
     private final ArrayDeque<Step> waiting = new ArrayDeque<>();
     private int running;
     private boolean passing;
-    private long lastPassNanos;
+    /**
+     * The last round's time, from a pass's start until its last generation accepted: how long a generation may keep
+     * the others waiting is a share of it.
+     */
+    private long lastRoundNanos;
 
     StepScheduler(TargetModel model, Lock deviceLock) {
         this.model = model;
@@ -97,8 +103,8 @@ final class StepScheduler {
      * until then; an interrupt is kept for the caller to see afterwards, since a step taken into a pass has to
      * finish with it.
      */
-    Outcome step(ModelSession session, DraftTree tree, Acceptance acceptance) {
-        Step me = new Step(session, tree, Thread.currentThread());
+    Outcome step(ModelSession session, DraftTree tree, boolean readsLogits, Acceptance acceptance) {
+        Step me = new Step(session, tree, readsLogits, Thread.currentThread());
         lock.lock();
         try {
             waiting.add(me);
@@ -134,7 +140,9 @@ final class StepScheduler {
                 }
                 produced = acceptance.accept(me.logits);
             } finally {
-                me.batch.done();
+                if (me.batch.done() && me.batch.released) {
+                    roundEnded(me.batch);
+                }
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
@@ -204,7 +212,7 @@ final class StepScheduler {
     }
 
     private long waitNanos() {
-        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, lastPassNanos / 4));
+        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, lastRoundNanos / 4));
     }
 
     /** The oldest waiting steps that fit one pass; always at least one. */
@@ -225,10 +233,20 @@ final class StepScheduler {
         return batch;
     }
 
-    /** One pass over the batch, under the device lock; each step gets its logits or its failure. */
+    /**
+     * One pass over the batch, under the device lock; each step gets its logits or its failure. Frees the device
+     * and the next pass at once when no step reads logits.
+     */
     private void run(Batch batch) {
         verify(batch.steps, 0, batch.steps.length);
         batch.passNanos = System.nanoTime() - batch.start;
+        boolean argmaxOnly = true;
+        for (Step s : batch.steps) {
+            argmaxOnly &= !s.readsLogits;
+        }
+        if (argmaxOnly) {
+            release(batch);
+        }
         for (Step s : batch.steps) {
             s.batch = batch;
             s.state = READY;
@@ -264,25 +282,36 @@ final class StepScheduler {
     }
 
     /**
-     * The leader's end of a pass: once every step in it has accepted, the device and the next pass are free.
-     * Returns whether the thread was interrupted meanwhile.
+     * The leader's end of a pass: once every step in it has accepted, the device and the next pass are free (a
+     * pass that reads argmaxes alone freed them already). Returns whether the thread was interrupted meanwhile.
      */
     private boolean finish(Batch batch) {
+        if (batch.released) {
+            return false;
+        }
         boolean interrupted = false;
         while (batch.remaining.get() > 0) {
             LockSupport.parkNanos(this, MAX_WAIT_NANOS);
             interrupted |= Thread.interrupted();
         }
+        release(batch);
+        return interrupted;
+    }
+
+    /** Frees the device and lets the next pass start. On the leader's thread, which holds the device lock. */
+    private void release(Batch batch) {
+        batch.released = true;
         deviceLock.unlock();
         lock.lock();
         try {
             passing = false;
-            lastPassNanos = System.nanoTime() - batch.start;
+            if (batch.remaining.get() == 0) {
+                lastRoundNanos = System.nanoTime() - batch.start;
+            }
             wakeOldest();
         } finally {
             lock.unlock();
         }
-        return interrupted;
     }
 
     /** The steps of one pass, and the count of those still accepting: the pass ends when it reaches 0. */
@@ -292,6 +321,8 @@ final class StepScheduler {
         final AtomicInteger remaining;
         long start;
         long passNanos;
+        /** Whether the device and the next pass are free already: see {@link #run}. */
+        boolean released;
 
         Batch(Step[] steps, Thread leader) {
             this.steps = steps;
@@ -299,10 +330,13 @@ final class StepScheduler {
             this.remaining = new AtomicInteger(steps.length);
         }
 
-        void done() {
+        /** One step has accepted; returns whether it was the last. */
+        boolean done() {
             if (remaining.decrementAndGet() == 0) {
                 LockSupport.unpark(leader);
+                return true;
             }
+            return false;
         }
     }
 
@@ -313,6 +347,8 @@ final class StepScheduler {
     private static final class Step {
         final ModelSession session;
         final DraftTree tree;
+        /** Whether the acceptance reads logits, which the next pass may overwrite, and not argmaxes alone. */
+        final boolean readsLogits;
         final Thread thread;
         final long since = System.nanoTime();
         /** Written by the pass's leader before {@link #state}, read by this step's thread after it. */
@@ -321,9 +357,10 @@ final class StepScheduler {
         Batch batch;
         volatile int state = WAITING;
 
-        Step(ModelSession session, DraftTree tree, Thread thread) {
+        Step(ModelSession session, DraftTree tree, boolean readsLogits, Thread thread) {
             this.session = session;
             this.tree = tree;
+            this.readsLogits = readsLogits;
             this.thread = thread;
         }
     }

@@ -102,7 +102,7 @@ class StepSchedulerTest {
                     tree.add(n - 1, ScriptedModel.WRONG, 0.5f);
                 }
                 int at = i;
-                scheduler.step(session, tree, logits -> {
+                scheduler.step(session, tree, false, logits -> {
                     out[at] = logits.argmax(0);
                     session.commit(new int[] {0}, 1);
                     return 1;
@@ -142,6 +142,57 @@ class StepSchedulerTest {
         int most = model.passes.stream().mapToInt(p -> p[0]).max().orElse(0);
         assertTrue(most > 1, "8 generations never shared a pass");
         assertEquals(8 * 200, model.passes.stream().mapToInt(p -> p[0]).sum(), "every step in exactly one pass");
+    }
+
+    /**
+     * A pass whose generations read argmaxes alone frees the device at once: another generation's pass runs while
+     * the first still accepts. One that reads logits holds the device until it has accepted, since the next pass
+     * could overwrite them.
+     */
+    @Test
+    void theNextPassRunsDuringAnArgmaxOnlyAcceptanceOnly() throws Exception {
+        for (boolean readsLogits : new boolean[] {false, true}) {
+            Recording model = new Recording();
+            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
+            try {
+                scheduler.join();
+                scheduler.join();
+                Future<Boolean> first = pool.submit(() -> {
+                    ModelSession s = model.newSession(16);
+                    DraftTree tree = new DraftTree(1);
+                    tree.reset(SCRIPT[0]);
+                    boolean[] overlapped = new boolean[1];
+                    scheduler.step(s, tree, readsLogits, logits -> {
+                        accepting.countDown();
+                        try {
+                            overlapped[0] = otherPassed.await(300, TimeUnit.MILLISECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return 1;
+                    });
+                    scheduler.leave();
+                    return overlapped[0];
+                });
+                Future<?> second = pool.submit(() -> {
+                    accepting.await(1, TimeUnit.MINUTES);
+                    ModelSession s = model.newSession(16);
+                    DraftTree tree = new DraftTree(1);
+                    tree.reset(SCRIPT[0]);
+                    scheduler.step(s, tree, readsLogits, logits -> 1);
+                    otherPassed.countDown();
+                    scheduler.leave();
+                    return null;
+                });
+                assertEquals(!readsLogits, first.get(1, TimeUnit.MINUTES), "overlap with readsLogits " + readsLogits);
+                second.get(1, TimeUnit.MINUTES);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
     }
 
     @Test
