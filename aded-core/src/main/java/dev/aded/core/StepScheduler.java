@@ -314,6 +314,16 @@ final class StepScheduler {
         }
     }
 
+    /** The last acceptance of a pass that freed the device early: the round's time is known now. */
+    private void roundEnded(Batch batch) {
+        lock.lock();
+        try {
+            lastRoundNanos = System.nanoTime() - batch.start;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The steps of one pass, and the count of those still accepting: the pass ends when it reaches 0. */
     private static final class Batch {
         final Step[] steps;
