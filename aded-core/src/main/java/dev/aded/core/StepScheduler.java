@@ -18,8 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited a
  * quarter of the last round (a pass and its acceptances): a generation slow to draft, or whose listener blocks,
  * joins a later pass instead of holding up the others. New generations join after their prefill (continuous
- * batching); finished, cancelled and failed ones leave without disturbing the rest. When a batched pass fails, each of its trees runs again alone,
- * so a failure stays with the generation that caused it.
+ * batching); finished, cancelled and failed ones leave without disturbing the rest. When a batched pass fails,
+ * each of its trees runs again alone, so a failure stays with the generation that caused it.
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
  * runs the pass for everyone in it. A lone generation thus runs each step on its own thread without a hand-over.

@@ -21,9 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
  * last commits [B·2·M] (graphs only), rows to attend [B·(P + N)], past lengths [B], tree masks [B·N·N], where
  * R = B·N rows. Padding nodes (and padding sequences of a graph bucket) write to the spare row and attend to
- * themselves only. The eager pass packs its rows instead
- * ({@link LlamaModel.Packing}): R is the real nodes alone, and two more index lists map them to the attention's
- * B·N rows [B·N] and back [R].
+ * themselves only. The eager pass packs its rows instead ({@link LlamaModel.Packing}): R is the real nodes alone,
+ * and two more index lists map them to the attention's B·N rows [B·N] and back [R].
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -70,8 +69,11 @@ final class BatchedSteps implements AutoCloseable {
         int handed = 0;
         try {
             if (graphed) {
-                if (!graphs.has(layout.key())) {
-                    moveNow(sessions, count); // a capture runs its step twice: see GraphedSteps
+                boolean capture = !graphs.has(layout.key()); // a capture runs its step twice: see GraphedSteps
+                for (int i = 0; i < count; i++) {
+                    if (capture || !sessions[i].moves.fitGraph()) {
+                        sessions[i].moveNow();
+                    }
                 }
                 logits = replay(encode(sessions, trees, count, layout), layout);
                 if (logits == null) {
@@ -83,7 +85,9 @@ final class BatchedSteps implements AutoCloseable {
                 }
             }
             if (logits == null) {
-                moveNow(sessions, count);
+                for (int i = 0; i < count; i++) {
+                    sessions[i].moveNow();
+                }
                 pass = new Pass(manager.newSubManager(), count);
                 logits = eager(encode(sessions, trees, count, layout), layout, pass.scope);
             }
@@ -101,12 +105,6 @@ final class BatchedSteps implements AutoCloseable {
             for (int i = handed; pass != null && i < count; i++) {
                 pass.release();
             }
-        }
-    }
-
-    private static void moveNow(LlamaSession[] sessions, int count) {
-        for (int i = 0; i < count; i++) {
-            sessions[i].moveNow();
         }
     }
 

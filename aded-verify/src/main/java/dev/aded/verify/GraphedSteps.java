@@ -51,8 +51,9 @@ final class GraphedSteps implements AutoCloseable {
                     + " cache of " + kv.rows + " rows");
         }
         long key = key(nodes, keys);
-        if (!buckets.has(key)) {
-            kv.move(moves); // a capture runs its step twice, and a second move would read rows the first overwrote
+        if (!buckets.has(key) || !moves.fitGraph()) {
+            // A capture runs its step twice, and a second move would read rows the first overwrote.
+            kv.move(moves);
         }
         int size = encode(ids, depths, treeMask, n, cached, nodes, keys, moves);
         PtNDArray logits = buckets.run(key, input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);

@@ -343,9 +343,6 @@ final class LlamaSession implements ModelSession, TreeLogits {
             int src = cached + path[i];
             int dst = cached + i;
             if (src != dst) {
-                if (moves.full()) {
-                    moveNow();
-                }
                 moves.add(src, dst);
             }
         }
@@ -353,7 +350,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         lastSize = 0;
     }
 
-    /** Makes the pending moves now, eagerly: before an eager pass, or a capture (which runs its step twice). */
+    /**
+     * Makes the pending moves now, eagerly: before an eager pass, a capture (which runs its step twice), or a graph
+     * when there are more than it takes.
+     */
     void moveNow() {
         try {
             kv.move(moves);

@@ -2,29 +2,36 @@ package dev.aded.verify;
 
 /**
  * The cache rows a session's commits still have to move: an accepted path's nodes from where the tree put them to
- * their places after the sequence. They are not copied at the commit but by the next pass, first thing, as part of
- * its graph (one gather and one scatter for all rows and layers) where an eager copy per row cost host time on every
- * step; eager passes move them before they start, so that a failed pass never moves them twice.
+ * their places after the sequence. They are not copied at the commit, which is bookkeeping only and may run while
+ * another generation's pass holds the device, but by the next pass, first thing, as part of its graph (one gather
+ * and one scatter for all rows and layers) where an eager copy per row cost host time on every step. Eager passes,
+ * captures and moves past what a graph takes are made eagerly before the pass, so that a pass that fails or runs
+ * twice never moves a row twice.
  *
  * <p>Moving in one gather then one scatter is safe in any order: every source is read before any row is written.
  */
 final class RowMoves {
-    /** Moves a graph's input has room for; a commit past them moves the earlier ones eagerly. */
+    /** Moves a graph's input has room for. */
     static final int MAX = 32;
 
-    private final int[] from = new int[MAX];
-    private final int[] to = new int[MAX];
+    private int[] from = new int[MAX];
+    private int[] to = new int[MAX];
     private int count;
 
     int count() {
         return count;
     }
 
-    boolean full() {
-        return count == MAX;
+    /** Whether a graph's input takes these moves; if not, they are made eagerly first. */
+    boolean fitGraph() {
+        return count <= MAX;
     }
 
     void add(int src, int dst) {
+        if (count == from.length) {
+            from = java.util.Arrays.copyOf(from, 2 * count);
+            to = java.util.Arrays.copyOf(to, 2 * count);
+        }
         from[count] = src;
         to[count++] = dst;
     }

@@ -100,7 +100,7 @@ class TreeForwardTest {
         assertClose(sequentialLogits(seq), row, 2e-3f, "after commit");
     }
 
-    /** A path of more kept rows than a pass moves at once: the commit moves the first ones itself. */
+    /** A path of more kept rows than a graph moves: the next pass moves them eagerly first. */
     @Test
     void commitOfMoreMovesThanAPassTakesKeepsThePath() {
         int deep = RowMoves.MAX + 8;
