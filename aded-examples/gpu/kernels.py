@@ -110,6 +110,11 @@ for r in rows:
         g, u = gu[:, :I], gu[:, I:]
         return torch.addmm(h, g * torch.sigmoid(g) * u, W["down"].t())
 
+    def mlp_features_first():  # LlamaModel.mlp: gate and up as blocks of whole rows
+        gu = torch.mm(W["gate_up"], (h / torch.linalg.vector_norm(h, dim=-1, keepdim=True)).t())
+        g, u = gu[:I], gu[I:]
+        return torch.addmm(h, (g * torch.sigmoid(g) * u).t(), W["down"].t())
+
     r["pass: inputs"] = gpu_us(inputs)
     r["pass: moves"] = gpu_us(moved)
     r["pass: embed+rope"] = gpu_us(lambda: (torch.embedding(emb, ids),
@@ -117,6 +122,7 @@ for r in rows:
     r["layer: rope"] = gpu_us(roped)
     r["layer: write"] = gpu_us(cache_write)
     r["layer: mlp"] = gpu_us(mlp)
+    r["layer: mlp W·xT"] = gpu_us(mlp_features_first)
 
 keys = [k for k in rows[0] if k != "n"]
 print("GPU µs per operation (CUDA graph of %d, best of 5), code-15m shapes, f16, %d cache rows" % (REPS, KEYS))
