@@ -110,7 +110,7 @@ for r in rows:
         g, u = gu[:, :I], gu[:, I:]
         return torch.addmm(h, g * torch.sigmoid(g) * u, W["down"].t())
 
-    def mlp_features_first():  # LlamaModel.mlp: gate and up as blocks of whole rows
+    def mlp_features_first():  # gate and up as blocks of whole rows: tried, left out (docs/benchmarks.md)
         gu = torch.mm(W["gate_up"], (h / torch.linalg.vector_norm(h, dim=-1, keepdim=True)).t())
         g, u = gu[:I], gu[I:]
         return torch.addmm(h, (g * torch.sigmoid(g) * u).t(), W["down"].t())

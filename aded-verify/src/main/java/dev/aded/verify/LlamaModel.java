@@ -26,7 +26,7 @@ import java.nio.file.Path;
  *   cache[l, pos..pos+n] = k, v                 written in place
  *   s   = q·Kᵀ + mask ; p = softmax(s) ; o = p·V   grouped-query attention over cache + tree
  *   h   = h + linear(o, Wo)
- *   x   = normalize(h) ; [g; u] = Wgu·xᵀ ; h = h + linear((silu(g)·u)ᵀ, Wdown)   gate, up features first
+ *   x   = normalize(h) ; g, u = linear(x, Wgu) ; h = h + linear(silu(g)·u, Wdown)
  * </pre>
  * About 30 tensor operations per layer, each costing host time on top of its kernel, so the count is what
  * {@link LlamaSession} keeps small.
@@ -498,27 +498,12 @@ public final class LlamaModel implements TargetModel {
             o = keys.packing().toPacked(o);
         }
         h = linear(o, (PtNDArray) weights.out[l], h, n); // residual add fused into the bias of addmm
-        return mlp(l, h, n);
-    }
-
-    /**
-     * h + down(silu(gate)·up) over n rows, the gate-up product taken features first, {@code W·xᵀ}: gate and up are
-     * then blocks of whole rows, where as the two halves of each row they are strided views, which cost a GPU's
-     * elementwise kernels 3-5 µs a layer more for a tree than for one token (aded-examples/gpu/kernels.py).
-     */
-    private PtNDArray mlp(int l, PtNDArray h, int n) {
-        int inter = config.intermediateSize();
-        PtNDArray gu = Torch.matmul((PtNDArray) weights.gateUp[l], columns(normalized(h), n)); // [2·inter, n]
-        gu.attach(h.getManager());
-        PtNDArray gate = Torch.slice(gu, 0, 0, inter);
-        PtNDArray up = Torch.slice(gu, 0, inter, 2L * inter);
+        PtNDArray gu = linear(normalized(h), (PtNDArray) weights.gateUp[l], null, n);
+        int inter = c.intermediateSize();
+        PtNDArray gate = Torch.slice(gu, 1, 0, inter);
+        PtNDArray up = Torch.slice(gu, 1, inter, 2L * inter);
         PtNDArray act = Torch.mul(Torch.mul(gate, Torch.sigmoid(gate)), up);
-        if (!weightsLeft) {
-            return Torch.linear(Torch.transpose(act, 0, 1), (PtNDArray) weights.down[l], h);
-        }
-        PtNDArray y = Torch.matmul((PtNDArray) weights.down[l], act);
-        y.attach(h.getManager());
-        return fromColumns(y, h, n);
+        return linear(act, (PtNDArray) weights.down[l], h, n);
     }
 
     /**
@@ -532,18 +517,9 @@ public final class LlamaModel implements TargetModel {
         if (!weightsLeft) {
             return Torch.linear(x, w, bias);
         }
-        PtNDArray y = Torch.matmul(w, columns(x, rows));
+        PtNDArray columns = Torch.transpose(rows == 1 ? Torch.tile(x, new long[] {2, 1}) : x, 0, 1);
+        PtNDArray y = Torch.matmul(w, columns);
         y.attach(x.getManager());
-        return fromColumns(y, bias, rows);
-    }
-
-    /** xᵀ for a product with the weights on the left; on the CPU one row as two (see {@link #linear}). */
-    private PtNDArray columns(PtNDArray x, int rows) {
-        return Torch.transpose(weightsLeft && rows == 1 ? Torch.tile(x, new long[] {2, 1}) : x, 0, 1);
-    }
-
-    /** A CPU product {@code y = W·xᵀ} of {@link #columns} back as {@code rows} contiguous rows, plus bias. */
-    private static PtNDArray fromColumns(PtNDArray y, PtNDArray bias, int rows) {
         y = Torch.transpose(rows == 1 ? Torch.slice(y, 1, 0, 1) : y, 0, 1);
         if (bias != null) {
             y = Torch.add(y, bias);
