@@ -140,7 +140,7 @@ final class StepScheduler {
                 }
                 produced = acceptance.accept(me.logits);
             } finally {
-                if (me.batch.done() && me.batch.released) {
+                if (me.batch.done()) {
                     roundEnded(me.batch);
                 }
             }
@@ -305,16 +305,13 @@ final class StepScheduler {
         lock.lock();
         try {
             passing = false;
-            if (batch.remaining.get() == 0) {
-                lastRoundNanos = System.nanoTime() - batch.start;
-            }
             wakeOldest();
         } finally {
             lock.unlock();
         }
     }
 
-    /** The last acceptance of a pass that freed the device early: the round's time is known now. */
+    /** The last acceptance of a pass: the round's time is known now. */
     private void roundEnded(Batch batch) {
         lock.lock();
         try {

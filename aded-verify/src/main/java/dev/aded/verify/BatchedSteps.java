@@ -69,11 +69,9 @@ final class BatchedSteps implements AutoCloseable {
         int handed = 0;
         try {
             if (graphed) {
-                boolean capture = !graphs.has(layout.key()); // a capture runs its step twice: see GraphedSteps
+                boolean captured = graphs.has(layout.key());
                 for (int i = 0; i < count; i++) {
-                    if (capture || !sessions[i].moves.fitGraph()) {
-                        sessions[i].moveNow();
-                    }
+                    sessions[i].moveBefore(captured);
                 }
                 logits = replay(encode(sessions, trees, count, layout), layout);
                 if (logits == null) {
@@ -294,11 +292,8 @@ final class BatchedSteps implements AutoCloseable {
         PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, l.writeAt(heads), device), new long[] {n, heads});
         PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.movesAt(heads), device);
         if (l.moves > 0) {
-            // [B, 2, moves]: each sequence's sources, then its destinations.
-            PtNDArray moves = Torch.reshape(LlamaSession.asIds(all, l.movesAt(heads), l.keysAt(heads), device),
-                    new long[] {l.b, 2, l.moves});
-            slots.kv.move(Torch.reshape(Torch.slice(moves, 1, 0, 1), new long[] {-1}),
-                    Torch.reshape(Torch.slice(moves, 1, 1, 2), new long[] {-1}), (PtNDManager) scope);
+            slots.kv.move(LlamaSession.asIds(all, l.movesAt(heads), l.keysAt(heads), device), l.b, l.moves,
+                    (PtNDManager) scope);
         }
         PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.pastAt(heads), device),
                 new long[] {1, (long) l.b * l.keys()});

@@ -40,25 +40,32 @@ final class GraphedSteps implements AutoCloseable {
 
     /**
      * Runs the n nodes at positions {@code cached + depths[i]}, attending to the first {@code cached} rows and to
-     * what {@code treeMask} [n·n, 0 or -inf] opens; writes each node's argmax into {@code out}. Returns the logits
+     * what {@code treeMask} [n·n, 0 or -inf] opens, after making {@code moves} (at most {@link RowMoves#MAX}, none
+     * for a capture: {@link LlamaSession#moveBefore}); writes each node's argmax into {@code out}. Returns the logits
      * [N ≥ n, vocab], valid until the next step on this cache.
      */
     PtNDArray forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, int[] out, RowMoves moves) {
         int nodes = ceilPow2(n);
-        int keys = Math.min(kv.rows, Math.max(MIN_KEYS, ceilPow2(cached + n)));
+        int keys = keys(n, cached);
         if (cached + n > keys || cached + n >= kv.rows) {
             throw new IllegalStateException("a tree of " + n + " nodes after " + cached + " tokens does not fit a"
                     + " cache of " + kv.rows + " rows");
         }
         long key = key(nodes, keys);
-        if (!buckets.has(key) || !moves.fitGraph()) {
-            // A capture runs its step twice, and a second move would read rows the first overwrote.
-            kv.move(moves);
-        }
         int size = encode(ids, depths, treeMask, n, cached, nodes, keys, moves);
         PtNDArray logits = buckets.run(key, input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);
         moves.clear();
         return logits;
+    }
+
+    /** Whether a step of n nodes after {@code cached} tokens replays a graph (else it captures one first). */
+    boolean captured(int n, int cached) {
+        return buckets.has(key(ceilPow2(n), keys(n, cached)));
+    }
+
+    /** Cache rows a step's attention reads: a power of two, at least {@link #MIN_KEYS}, at most the cache. */
+    private int keys(int n, int cached) {
+        return Math.min(kv.rows, Math.max(MIN_KEYS, ceilPow2(cached + n)));
     }
 
     /**
@@ -105,8 +112,7 @@ final class GraphedSteps implements AutoCloseable {
         PtNDArray writeRows = LlamaSession.asIds(all, writes, writes + nodes, model.device);
         long movesAt = writes + nodes;
         long maskAt = movesAt + 2 * RowMoves.MAX;
-        kv.move(LlamaSession.asIds(all, movesAt, movesAt + RowMoves.MAX, model.device),
-                LlamaSession.asIds(all, movesAt + RowMoves.MAX, maskAt, model.device), (PtNDManager) scope);
+        kv.move(LlamaSession.asIds(all, movesAt, maskAt, model.device), 1, RowMoves.MAX, (PtNDManager) scope);
         PtNDArray mask = Torch.reshape(Torch.to(Torch.slice(all, 0, maskAt, maskAt + (long) nodes * keys),
                 model.dtype, model.device), new long[] {nodes, keys});
         int g = c.groupSize();

@@ -11,9 +11,8 @@ import ai.djl.pytorch.engine.PtNDManager;
  * Keys and values for every layer: a tensor {@code [layers, 2·kvHeads, rows, headDim]}, head-major, so that the
  * keys of a head are rows of one matrix: attention multiplies them in place, and a batch's keys gathered from many
  * sequences' rows come out as {@code [heads, sequences, rows, headDim]}, a layout batched matmuls read without
- * another copy. A step writes its new rows with one in-place assignment per layer; keeping an accepted node is one
- * gather and one scatter of the accepted rows
- * for all layers and heads at once ({@link RowMoves}).
+ * another copy. A step writes its new rows with one in-place assignment per layer; keeping the accepted nodes is
+ * one gather and one scatter of their rows for all layers and heads at once ({@link RowMoves}).
  */
 final class KvCache implements AutoCloseable {
 
@@ -69,17 +68,20 @@ final class KvCache implements AutoCloseable {
         moves.encode(rows, 0, n, 0, 0);
         try (NDManager scope = manager.newSubManager()) {
             PtNDArray all = (PtNDArray) scope.create(rows);
-            move(LlamaSession.asIds(all, 0, n, scope.getDevice()), LlamaSession.asIds(all, n, 2L * n,
-                    scope.getDevice()), (PtNDManager) scope);
+            move(LlamaSession.asIds(all, 0, 2L * n, scope.getDevice()), 1, n, (PtNDManager) scope);
         }
         moves.clear();
     }
 
     /**
-     * Moves rows in every layer and head: row {@code to[i]} gets row {@code from[i]} (int64 on the device), all
-     * sources read before any row is written.
+     * Moves rows in every layer and head as {@code ids} (int64 on the device) say, laid out as
+     * {@link RowMoves#encode} writes them: for each of {@code sequences}, {@code slots} sources, then as many
+     * destinations. Every source is read before any row is written.
      */
-    void move(PtNDArray from, PtNDArray to, PtNDManager scope) {
+    void move(PtNDArray ids, int sequences, int slots, PtNDManager scope) {
+        PtNDArray pairs = Torch.reshape(ids, new long[] {sequences, 2, slots});
+        PtNDArray from = Torch.reshape(Torch.slice(pairs, 1, 0, 1), new long[] {-1});
+        PtNDArray to = Torch.reshape(Torch.slice(pairs, 1, 1, 2), new long[] {-1});
         PtNDArray rows = Torch.select(cache, new NDIndex(":, :, {}", from), scope);
         Torch.put(cache, new NDIndex(":, :, {}", to), rows);
     }

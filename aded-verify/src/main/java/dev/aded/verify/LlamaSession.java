@@ -238,6 +238,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
 
     /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
     private PtNDArray replay(int[] ids, int[] depths, float[] treeMask, int n) {
+        moveBefore(graphed.captured(n, cached));
         try {
             return graphed.forward(ids, depths, treeMask, n, cached, argmax, moves);
         } catch (CudaGraphs.GraphException | EngineException e) {
@@ -351,9 +352,16 @@ final class LlamaSession implements ModelSession, TreeLogits {
     }
 
     /**
-     * Makes the pending moves now, eagerly: before an eager pass, a capture (which runs its step twice), or a graph
-     * when there are more than it takes.
+     * Before a graph's step: makes the pending moves eagerly unless the graph is {@code captured} and takes them all.
+     * A capture runs its step twice, and a second move would read rows the first overwrote.
      */
+    void moveBefore(boolean captured) {
+        if (!captured || !moves.fitGraph()) {
+            moveNow();
+        }
+    }
+
+    /** Makes the pending moves now, eagerly: before an eager pass, and see {@link #moveBefore}. */
     void moveNow() {
         try {
             kv.move(moves);
