@@ -50,6 +50,15 @@ final class Decoding {
     private final StreamDecoder decoder;
     private final StopMatcher stops;
     private final StringBuilder text = new StringBuilder();
+    /** Characters of {@link #text} handed to the listener. */
+    private int sent;
+    /** Tokens of the context decoded into {@link #text}: the prompt's, then those caught up on. */
+    private int emitted;
+    /** Where the tokens the drafter has yet to learn from start, or -1; and how many of them were drafted. */
+    private int learnFrom = -1;
+    private int learnDrafted;
+    /** Whether a stop string has ended the output: the tokens past it are gone from the context. */
+    private boolean stopped;
     private final IntArrayList acceptedPerStep = new IntArrayList();
     private final IntArrayList nodesPerStep = new IntArrayList();
     private final IntArrayList sequencesPerStep = new IntArrayList();
@@ -84,6 +93,7 @@ final class Decoding {
                 : capacity(model, prompt.length, config.maxNewTokens(), this.budget);
         this.context = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens() + 1);
         this.length = prompt.length;
+        this.emitted = prompt.length;
         this.tree = new DraftTree(this.budget + 1);
         this.acceptor = new PathAcceptor(model.vocabSize(), config, prompt);
         this.path = new int[this.budget + 1];
@@ -161,23 +171,37 @@ final class Decoding {
         return new GenerationResult(text.toString(), generated, finish, stats, logprobs);
     }
 
+    /**
+     * The steps. What only the text needs (decoding, stop strings) and the drafter's learning from the new tokens
+     * are caught up on while the next step's pass runs ({@link #catchUp}): on a GPU that host time overlaps the
+     * device's, where it used to follow it. The next draft thus learns from the tokens before the last step's, and a
+     * stop string is found one pass late: that pass's tokens are then dropped, uncommitted.
+     */
     private FinishReason loop(ModelSession session) {
         int[] eos = model.eosTokenIds();
         int[] stopTokens = config.stopTokenIds();
         while (true) {
             if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
-                return FinishReason.CANCELLED;
+                return ended(FinishReason.CANCELLED);
             }
             draft(session);
             int cached = session.cachedLength();
             long t0 = System.nanoTime();
-            StepScheduler.Outcome step = scheduler.step(session, tree, acceptor.readsLogits(), logits -> {
-                int n = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
-                session.commit(path, n);
-                return n;
-            });
-            int produced = step.produced();
+            StepScheduler.Outcome step = scheduler.step(session, tree, acceptor.readsLogits(), this::catchUp,
+                    logits -> {
+                        if (stopped) {
+                            return 0;
+                        }
+                        int n = acceptor.accept(tree, logits, random, path, stepTokens, stepLogprobs);
+                        session.commit(path, n);
+                        return n;
+                    });
             verifyNanos += System.nanoTime() - t0;
+            sendText();
+            if (stopped) {
+                return FinishReason.STOP_STRING;
+            }
+            int produced = step.produced();
             acceptedPerStep.add(produced);
             if (listener != null) {
                 listener.onStep(produced);
@@ -194,7 +218,7 @@ final class Decoding {
             }
             int before = length;
             FinishReason finish = null;
-            for (int i = 0; i < produced && finish == null; i++) {
+            for (int i = 0; i < produced; i++) {
                 int token = stepTokens[i];
                 if (contains(eos, token)) {
                     finish = FinishReason.EOS;
@@ -208,21 +232,52 @@ final class Decoding {
                 if (stepLogprobs != null) {
                     logprobs.add(stepLogprobs[i]);
                 }
-                emit(token);
-                if (stops.stopped()) {
-                    finish = FinishReason.STOP_STRING;
-                } else if (length - promptLength == config.maxNewTokens()) {
+                if (length - promptLength == config.maxNewTokens()) {
                     finish = FinishReason.LENGTH;
+                    break;
                 }
             }
             int appended = length - before;
-            if (drafter != null && appended > 0) {
-                drafter.onAccepted(context, length, appended, Math.min(appended, drafted));
+            if (appended > 0) {
+                learnFrom = before;
+                learnDrafted = Math.min(appended, drafted);
             }
             if (finish != null) {
-                return finish;
+                return ended(finish);
             }
         }
+    }
+
+    /** The last step's catching up, done now that no pass follows; a stop string in its text ends it first. */
+    private FinishReason ended(FinishReason finish) {
+        catchUp();
+        sendText();
+        return stopped ? FinishReason.STOP_STRING : finish;
+    }
+
+    /**
+     * Decodes the tokens appended since the last catch-up into text, checking each against the stop strings (a
+     * match cuts the output after the token that completed it), and lets the drafter learn from them. Not the
+     * listener's part: it runs while its generation leads a pass ({@link StepScheduler#step}), and a listener may
+     * block.
+     */
+    private void catchUp() {
+        while (emitted < length && !stopped) {
+            int token = context[emitted++];
+            if (decoder != null) {
+                text(stops.push(decoder.push(token)));
+                if (stops.stopped()) {
+                    stopped = true;
+                    logprobs.subList(Math.min(logprobs.size(), emitted - promptLength), logprobs.size()).clear();
+                    length = emitted;
+                }
+            }
+        }
+        if (learnFrom >= 0 && drafter != null && length > learnFrom) {
+            int appended = length - learnFrom;
+            drafter.onAccepted(context, length, appended, Math.min(appended, learnDrafted));
+        }
+        learnFrom = -1;
     }
 
     /**
@@ -261,24 +316,24 @@ final class Decoding {
         }
     }
 
-    private void emit(int token) {
-        if (decoder == null) {
-            return;
-        }
-        deliver(stops.push(decoder.push(token)));
-    }
-
     private void finishText() {
         if (decoder == null) {
             return;
         }
-        deliver(stops.push(decoder.flush()));
-        deliver(stops.flush());
+        text(stops.push(decoder.flush()));
+        text(stops.flush());
+        sendText();
     }
 
-    private void deliver(String piece) {
-        if (!piece.isEmpty()) {
-            text.append(piece);
+    private void text(String piece) {
+        text.append(piece);
+    }
+
+    /** Hands the listener the text decoded since the last call. */
+    private void sendText() {
+        if (text.length() > sent) {
+            String piece = text.substring(sent);
+            sent = text.length();
             if (listener != null) {
                 listener.onText(piece);
             }

@@ -319,12 +319,29 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * Does now what the generations in {@code config} would otherwise do on their own time: times the model's
-     * verification costs for the aded mode up to the config's whole tree budget (once per model). For benchmarks and
-     * services that want their first requests' latency to be like the others'.
+     * Does now what the generations in {@code config} would otherwise do on their own time: captures the model's
+     * CUDA graphs for their steps (on a GPU) and times its verification costs for the aded mode up to the config's
+     * whole tree budget (once per model). For benchmarks and services that want their first requests' latency to be
+     * like the others'. Sessions for prompts of any length the model takes are prepared for; see
+     * {@link #prepare(GenerationConfig, int)} to prepare for shorter ones only.
      */
     public void prepare(GenerationConfig config) {
-        if (resolveMode(config.mode()) == Mode.ADED) {
+        prepare(config, model.maxContext() - config.maxNewTokens() - config.treeBudget() - 1);
+    }
+
+    /** {@link #prepare(GenerationConfig)} for prompts of up to {@code promptTokens} tokens. */
+    public void prepare(GenerationConfig config, int promptTokens) {
+        Mode mode = resolveMode(config.mode());
+        int nodes = mode == Mode.AR ? 1 : config.treeBudget() + 1;
+        deviceLock.lock();
+        try {
+            // Prompts are prefilled in chunks of up to PREFILL_CHUNK tokens, which some models run as trees too.
+            model.prepare(Decoding.capacity(model, Math.max(1, promptTokens), config.maxNewTokens(),
+                    config.treeBudget()), Math.max(nodes, Math.min(Math.max(1, promptTokens), Decoding.PREFILL_CHUNK)));
+        } finally {
+            deviceLock.unlock();
+        }
+        if (mode == Mode.ADED) {
             // In the two steps a generation takes, so that the first step's time is the one first use costs.
             measuredCosts(firstMeasuredNodes(config));
             measuredCosts(config.treeBudget() + 1);

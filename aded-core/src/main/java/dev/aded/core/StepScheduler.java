@@ -102,9 +102,15 @@ final class StepScheduler {
      * Verifies {@code tree} on {@code session} in the next pass and runs {@code acceptance} on its logits. Blocks
      * until then; an interrupt is kept for the caller to see afterwards, since a step taken into a pass has to
      * finish with it.
+     *
+     * @param meanwhile work of the caller's own to do while the pass runs (null for none), before the acceptance:
+     *     the leader of a pass does it once its pass is issued, while the device computes (a GPU step's results are
+     *     awaited only after it); a generation that waits does it before it sleeps. It must not block: a leader holds
+     *     the device meanwhile. What it throws is thrown in place of the acceptance.
      */
-    Outcome step(ModelSession session, DraftTree tree, boolean readsLogits, Acceptance acceptance) {
-        Step me = new Step(session, tree, readsLogits, Thread.currentThread());
+    Outcome step(ModelSession session, DraftTree tree, boolean readsLogits, Runnable meanwhile,
+            Acceptance acceptance) {
+        Step me = new Step(session, tree, readsLogits, Thread.currentThread(), meanwhile);
         lock.lock();
         try {
             waiting.add(me);
@@ -117,13 +123,16 @@ final class StepScheduler {
         while (me.state == WAITING) {
             Batch batch = lead();
             if (batch == null) {
+                if (me.doMeanwhile()) {
+                    continue; // it took time: the pass may be ready to lead now
+                }
                 LockSupport.parkNanos(this, parkNanos());
                 interrupted |= Thread.interrupted();
                 continue;
             }
             deviceLock.lock();
             batch.start = System.nanoTime();
-            run(batch);
+            run(batch, me);
             if (me.batch == batch) {
                 led = batch;
             } else {
@@ -135,6 +144,13 @@ final class StepScheduler {
             long accepting = System.nanoTime();
             int produced;
             try {
+                me.doMeanwhile();
+                if (me.meanwhileFailure instanceof Error e) {
+                    throw e;
+                }
+                if (me.meanwhileFailure != null) {
+                    throw (RuntimeException) me.meanwhileFailure;
+                }
                 if (me.failure != null) {
                     throw me.failure;
                 }
@@ -234,11 +250,26 @@ final class StepScheduler {
     }
 
     /**
-     * One pass over the batch, under the device lock; each step gets its logits or its failure. Frees the device
-     * and the next pass at once when no step reads logits.
+     * One pass over the batch, under the device lock; each step gets its logits or its failure. The leader's own
+     * work {@code meanwhile} runs while the device computes. Frees the device and the next pass at once when no step
+     * reads logits.
      */
-    private void run(Batch batch) {
+    private void run(Batch batch, Step leader) {
         verify(batch.steps, 0, batch.steps.length);
+        for (Step s : batch.steps) {
+            if (s == leader) {
+                leader.doMeanwhile();
+            }
+        }
+        for (Step s : batch.steps) {
+            if (s.failure == null) {
+                try {
+                    s.logits.await();
+                } catch (RuntimeException e) {
+                    s.failure = e;
+                }
+            }
+        }
         batch.passNanos = System.nanoTime() - batch.start;
         boolean argmaxOnly = true;
         for (Step s : batch.steps) {
@@ -357,6 +388,9 @@ final class StepScheduler {
         /** Whether the acceptance reads logits, which the next pass may overwrite, and not argmaxes alone. */
         final boolean readsLogits;
         final Thread thread;
+        /** The generation's own work while the pass runs; null once done. */
+        private Runnable meanwhile;
+        Throwable meanwhileFailure;
         final long since = System.nanoTime();
         /** Written by the pass's leader before {@link #state}, read by this step's thread after it. */
         TreeLogits logits;
@@ -364,11 +398,27 @@ final class StepScheduler {
         Batch batch;
         volatile int state = WAITING;
 
-        Step(ModelSession session, DraftTree tree, boolean readsLogits, Thread thread) {
+        Step(ModelSession session, DraftTree tree, boolean readsLogits, Thread thread, Runnable meanwhile) {
             this.session = session;
             this.tree = tree;
             this.readsLogits = readsLogits;
             this.thread = thread;
+            this.meanwhile = meanwhile;
+        }
+
+        /** Does the step's own work unless done already; returns whether it did it now. On the step's thread. */
+        boolean doMeanwhile() {
+            Runnable work = meanwhile;
+            if (work == null) {
+                return false;
+            }
+            meanwhile = null;
+            try {
+                work.run();
+            } catch (RuntimeException | Error e) {
+                meanwhileFailure = e;
+            }
+            return true;
         }
     }
 }

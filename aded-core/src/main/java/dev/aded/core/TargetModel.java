@@ -43,6 +43,21 @@ public interface TargetModel extends AutoCloseable {
         return out;
     }
 
+    /**
+     * The node count a pass over {@code nodes} tree nodes costs as: more where the model pads its passes to fixed
+     * shapes (CUDA graphs of power-of-two sizes), which makes every tree up to that size as cheap.
+     */
+    default int paddedNodes(int nodes) {
+        return nodes;
+    }
+
+    /**
+     * Does ahead of time the one-off work that steps of up to {@code maxNodes} tree nodes in sessions of up to
+     * {@code maxTokens} tokens would otherwise do on first use (on a GPU: capturing their CUDA graphs). Not
+     * thread-safe against running steps: call under the generator's device lock.
+     */
+    default void prepare(int maxTokens, int maxNodes) {}
+
     @Override
     void close();
 }

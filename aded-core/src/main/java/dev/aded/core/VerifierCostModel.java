@@ -53,6 +53,11 @@ public final class VerifierCostModel {
     private int slopeNodes = 1;
     private long measuringNanos;
     private long firstMeasuringNanos;
+    /**
+     * For node counts up to the largest measured, the count the model pads a pass to ({@link TargetModel#paddedNodes}):
+     * a tree costs what its padded size costs, not a price interpolated below it.
+     */
+    private int[] padded = new int[0];
 
     private VerifierCostModel() {}
 
@@ -113,6 +118,10 @@ public final class VerifierCostModel {
             }
         }
         merge(wanted, measured);
+        padded = new int[maxNodes + 1];
+        for (int k = 1; k <= maxNodes; k++) {
+            padded[k] = Math.min(maxNodes, model.paddedNodes(k));
+        }
         long spent = System.nanoTime() - start;
         if (measuringNanos == 0) {
             firstMeasuringNanos = spent;
@@ -204,6 +213,7 @@ public final class VerifierCostModel {
     /** Learns from one live step of {@code nodes} nodes after {@code context} cached tokens that took {@code nanos}. */
     public synchronized void observe(int nodes, int context, long nanos) {
         requireMeasured();
+        nodes = padded(nodes);
         double surprise = Math.max(1 / MAX_SURPRISE, Math.min(MAX_SURPRISE, nanos / predict(nodes, context)));
         double logSurprise = Math.log(surprise);
         int hi = upper(nodes);
@@ -240,6 +250,7 @@ public final class VerifierCostModel {
     }
 
     private double predict(int nodes, int context) {
+        nodes = padded(nodes);
         int hi = upper(nodes);
         if (hi == 0 || sizes[hi] == nodes) {
             return Math.max(point(hi, nodes, context), 1.0);
@@ -249,6 +260,10 @@ public final class VerifierCostModel {
         double a = point(lo, sizes[lo], context);
         double b = point(hi, sizes[hi], context);
         return Math.max(a + (b - a) * (nodes - sizes[lo]) / (sizes[hi] - sizes[lo]), 1.0);
+    }
+
+    private int padded(int nodes) {
+        return nodes < padded.length ? padded[nodes] : nodes;
     }
 
     private double point(int i, int nodes, int context) {

@@ -102,7 +102,7 @@ class StepSchedulerTest {
                     tree.add(n - 1, ScriptedModel.WRONG, 0.5f);
                 }
                 int at = i;
-                scheduler.step(session, tree, false, logits -> {
+                scheduler.step(session, tree, false, null, logits -> {
                     out[at] = logits.argmax(0);
                     session.commit(new int[] {0}, 1);
                     return 1;
@@ -165,7 +165,7 @@ class StepSchedulerTest {
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
                     boolean[] overlapped = new boolean[1];
-                    scheduler.step(s, tree, readsLogits, logits -> {
+                    scheduler.step(s, tree, readsLogits, null, logits -> {
                         accepting.countDown();
                         try {
                             overlapped[0] = otherPassed.await(300, TimeUnit.MILLISECONDS);
@@ -182,7 +182,7 @@ class StepSchedulerTest {
                     ModelSession s = model.newSession(16);
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
-                    scheduler.step(s, tree, readsLogits, logits -> 1);
+                    scheduler.step(s, tree, readsLogits, null, logits -> 1);
                     otherPassed.countDown();
                     scheduler.leave();
                     return null;

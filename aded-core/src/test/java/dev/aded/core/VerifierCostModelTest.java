@@ -14,10 +14,23 @@ import org.junit.jupiter.api.Test;
 
 class VerifierCostModelTest {
 
-    /** A model whose pass over n nodes takes 2 ms + 0.5 ms per node; it records the tree sizes it was given. */
+    /**
+     * A model whose pass over n nodes takes 2 ms + 0.5 ms per node (n rounded up to a power of two when it pads,
+     * as CUDA graphs do); it records the tree sizes it was given.
+     */
     private static final class SlowModel implements TargetModel {
         final List<Integer> passes = new ArrayList<>();
+        final boolean pads;
         boolean open;
+
+        SlowModel(boolean pads) {
+            this.pads = pads;
+        }
+
+        @Override
+        public int paddedNodes(int nodes) {
+            return pads ? Integer.highestOneBit(nodes - 1) << 1 | (nodes == 1 ? 1 : 0) : nodes;
+        }
 
         @Override
         public String name() {
@@ -70,7 +83,7 @@ class VerifierCostModelTest {
                 public TreeLogits forward(DraftTree tree) {
                     assertTrue(cached + tree.size() <= maxTokens, "tree past the session's " + maxTokens + " tokens");
                     passes.add(tree.size());
-                    LockSupport.parkNanos(2_000_000L + 500_000L * tree.size());
+                    LockSupport.parkNanos(2_000_000L + 500_000L * paddedNodes(tree.size()));
                     return new TreeLogits() {
                         @Override
                         public int argmax(int node) {
@@ -100,7 +113,7 @@ class VerifierCostModelTest {
 
     @Test
     void measuresTheCurveOnceAndOnlyTheSizesStillMissing() {
-        SlowModel model = new SlowModel();
+        SlowModel model = new SlowModel(false);
         VerifierCostModel cost = VerifierCostModel.of(model);
         assertSame(cost, VerifierCostModel.of(model), "one cost model per model instance");
         assertThrows(IllegalStateException.class, () -> cost.nanos(1, 10));
@@ -120,6 +133,16 @@ class VerifierCostModelTest {
         cost.ensureMeasured(model, 129, new ReentrantLock());
         assertTrue(model.passes.subList(before, model.passes.size()).contains(129));
         assertFalse(model.passes.subList(before, model.passes.size()).contains(16), "only the new sizes");
+    }
+
+    @Test
+    void aModelThatPadsPricesEveryTreeAtItsPaddedSize() {
+        SlowModel model = new SlowModel(true);
+        VerifierCostModel cost = VerifierCostModel.of(model);
+        cost.ensureMeasured(model, 64, new ReentrantLock());
+        assertEquals(cost.nanos(32, 8), cost.nanos(17, 8), "17 nodes replay the graph of 32");
+        assertEquals(cost.nanos(64, 8), cost.nanos(33, 8));
+        assertTrue(cost.nanos(17, 8) > cost.nanos(16, 8));
     }
 
     @Test

@@ -188,7 +188,9 @@ final class BatchedSteps implements AutoCloseable {
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
     private PtNDArray replay(int size, Layout l) {
         try {
-            return graphs.run(l.key(), input, size, (in, scope) -> pass(in, l, scope), argmax, l.rows);
+            GraphBuckets.Bucket b = graphs.run(l.key(), input, size, (in, scope) -> pass(in, l, scope));
+            graphs.argmax(b, argmax, l.rows);
+            return b.logits();
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;

@@ -39,10 +39,10 @@ final class GraphBuckets implements AutoCloseable {
     }
 
     /**
-     * Runs bucket {@code key} (capturing {@code step} first when new) on {@code input[0, size)}; writes the argmax of
-     * output rows {@code [0, rows)} into {@code out}. Returns the logits.
+     * Runs bucket {@code key} (capturing {@code step} first when new) on {@code input[0, size)} and returns it, its
+     * outputs being computed: the device works on while the host goes on until {@link #argmax} waits for them.
      */
-    PtNDArray run(long key, float[] input, int size, Step step, int[] out, int rows) {
+    Bucket run(long key, float[] input, int size, Step step) {
         Bucket b = buckets.get(key);
         if (b == null) {
             b = capture(input, size, step);
@@ -51,6 +51,11 @@ final class GraphBuckets implements AutoCloseable {
             pool.cuda.copyIn(b.input, input, size);
             b.graph.replay();
         }
+        return b;
+    }
+
+    /** Waits for bucket {@code b}'s last run and writes the argmax of its output rows {@code [0, rows)} into out. */
+    void argmax(Bucket b, int[] out, int rows) {
         if (argmax.length < rows) {
             argmax = new long[Math.max(rows, 2 * argmax.length)];
         }
@@ -58,7 +63,6 @@ final class GraphBuckets implements AutoCloseable {
         for (int i = 0; i < rows; i++) {
             out[i] = (int) argmax[i];
         }
-        return b.logits;
     }
 
     private Bucket capture(float[] input, int size, Step step) {
@@ -110,5 +114,5 @@ final class GraphBuckets implements AutoCloseable {
     }
 
     /** One captured shape: its static input, graph and outputs. */
-    private record Bucket(PtNDArray input, CudaGraphs.Graph graph, PtNDArray logits, PtNDArray argmax) {}
+    record Bucket(PtNDArray input, CudaGraphs.Graph graph, PtNDArray logits, PtNDArray argmax) {}
 }

@@ -59,6 +59,33 @@ final class GraphPool implements AutoCloseable {
         return created;
     }
 
+    /**
+     * Captures the graphs of steps of up to {@code maxNodes} nodes (see {@link GraphedSteps#captureAll}) on every
+     * idle cache, after making one for sessions of {@code capacity} tokens when none fits: a session borrows the
+     * smallest cache that fits it, which may be one made before. Nothing once a capture has failed.
+     */
+    void prepare(int capacity, int maxNodes) {
+        GraphedSteps made = borrow(capacity);
+        if (made == null) {
+            return;
+        }
+        giveBack(made);
+        List<GraphedSteps> caches;
+        synchronized (this) {
+            caches = new ArrayList<>(idle);
+            idle.removeAll(caches);
+        }
+        try {
+            for (GraphedSteps steps : caches) {
+                steps.captureAll(maxNodes);
+            }
+        } catch (CudaGraphs.GraphException | ai.djl.engine.EngineException e) {
+            failed(e);
+        } finally {
+            caches.forEach(this::giveBack);
+        }
+    }
+
     synchronized void giveBack(GraphedSteps steps) {
         idle.add(steps);
     }

@@ -39,12 +39,12 @@ final class GraphedSteps implements AutoCloseable {
     }
 
     /**
-     * Runs the n nodes at positions {@code cached + depths[i]}, attending to the first {@code cached} rows and to
+     * Starts the n nodes at positions {@code cached + depths[i]}, attending to the first {@code cached} rows and to
      * what {@code treeMask} [n·n, 0 or -inf] opens, after making {@code moves} (at most {@link RowMoves#MAX}, none
-     * for a capture: {@link LlamaSession#moveBefore}); writes each node's argmax into {@code out}. Returns the logits
-     * [N ≥ n, vocab], valid until the next step on this cache.
+     * for a capture: {@link LlamaSession#moveBefore}). Returns the bucket whose logits [N ≥ n, vocab] the device is
+     * computing, valid until the next step on this cache; {@link #argmax} waits for them.
      */
-    PtNDArray forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, int[] out, RowMoves moves) {
+    GraphBuckets.Bucket forward(int[] ids, int[] depths, float[] treeMask, int n, int cached, RowMoves moves) {
         int nodes = ceilPow2(n);
         int keys = keys(n, cached);
         if (cached + n > keys || cached + n >= kv.rows) {
@@ -53,9 +53,35 @@ final class GraphedSteps implements AutoCloseable {
         }
         long key = key(nodes, keys);
         int size = encode(ids, depths, treeMask, n, cached, nodes, keys, moves);
-        PtNDArray logits = buckets.run(key, input, size, (in, scope) -> step(in, nodes, keys, scope), out, n);
+        GraphBuckets.Bucket b = buckets.run(key, input, size, (in, scope) -> step(in, nodes, keys, scope));
         moves.clear();
-        return logits;
+        return b;
+    }
+
+    /** Waits for the step {@code b} runs and writes its first n nodes' argmax into {@code out}. */
+    void argmax(GraphBuckets.Bucket b, int[] out, int n) {
+        buckets.argmax(b, out, n);
+    }
+
+    /**
+     * Captures every bucket a step of up to {@code maxNodes} nodes may need on this cache, as vLLM captures its
+     * decode graphs at start-up: a capture costs some ms of host time (two eager passes), which otherwise falls on
+     * the first generations to meet each shape. Only the cache's spare last row is written.
+     */
+    void captureAll(int maxNodes) {
+        int[] none = new int[0];
+        RowMoves noMoves = new RowMoves();
+        for (int nodes = 1; nodes <= Math.min(ceilPow2(maxNodes), MAX_NODES); nodes *= 2) {
+            for (int keys = Math.max(MIN_KEYS, nodes); keys < 2 * kv.rows && nodes < kv.rows; keys *= 2) {
+                int k = Math.min(keys, kv.rows);
+                long key = key(nodes, k);
+                if (!buckets.has(key)) {
+                    int n = nodes;
+                    int size = encode(none, none, new float[0], 0, 0, nodes, k, noMoves);
+                    buckets.run(key, input, size, (in, scope) -> step(in, n, k, scope));
+                }
+            }
+        }
     }
 
     /** Whether a step of n nodes after {@code cached} tokens replays a graph (else it captures one first). */

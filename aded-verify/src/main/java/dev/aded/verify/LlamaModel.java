@@ -279,6 +279,26 @@ public final class LlamaModel implements TargetModel {
         return out;
     }
 
+    /** Powers of two where steps replay CUDA graphs, whose node counts round up to one. */
+    @Override
+    public int paddedNodes(int nodes) {
+        GraphPool pool = graphPool();
+        return pool != null && pool.usable() && nodes <= GraphedSteps.MAX_NODES ? GraphedSteps.ceilPow2(nodes) : nodes;
+    }
+
+    /** Captures the CUDA graphs of such sessions' steps now, where the model has graphs. */
+    @Override
+    public void prepare(int maxTokens, int maxNodes) {
+        if (maxTokens < 1 || maxTokens > config.maxPositions()) {
+            throw new IllegalArgumentException("sessions of " + maxTokens + " tokens do not fit the model's context of "
+                    + config.maxPositions());
+        }
+        GraphPool pool = graphPool();
+        if (pool != null && pool.usable()) {
+            pool.prepare(maxTokens, maxNodes);
+        }
+    }
+
     /** The pool of graph-carrying caches, made at the first session: the helper loads after DJL's first GPU work. */
     private synchronized GraphPool graphPool() {
         if (!graphsLooked) {

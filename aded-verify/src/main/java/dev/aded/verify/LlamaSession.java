@@ -44,6 +44,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     /** The row of {@link #logits} that holds node 0: past the earlier sequences of a batch. */
     private int logitsRow;
     private int[] argmax = new int[0];
+    /** The graph step whose argmax is still on the device: fetched when first needed, see {@link #await}. */
+    private GraphBuckets.Bucket pending;
     private int lastSize;
     private boolean closed;
     /** A batch session's prefill chunks, as chains (see {@link #prefillAsChain}). */
@@ -181,8 +183,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         logitsRow = 0;
         try {
-            logits = replays() ? replay(ids, depths, treeMask, n) : null;
-            if (logits == null) {
+            pending = replays() ? replay(ids, depths, treeMask, n) : null;
+            if (pending != null) {
+                logits = pending.logits();
+            } else {
                 logits = eager(ids, depths, treeMask, n, true);
                 Torch.copyInts(Torch.argmaxLast(logits), argmax);
             }
@@ -236,11 +240,14 @@ final class LlamaSession implements ModelSession, TreeLogits {
         return graphed != null && pool.usable();
     }
 
-    /** The step as a graph replay; null when a capture fails (logged once), and the step then runs eagerly. */
-    private PtNDArray replay(int[] ids, int[] depths, float[] treeMask, int n) {
+    /**
+     * The step as a graph replay, started; null when a capture fails (logged once), and the step then runs
+     * eagerly.
+     */
+    private GraphBuckets.Bucket replay(int[] ids, int[] depths, float[] treeMask, int n) {
         moveBefore(graphed.captured(n, cached));
         try {
-            return graphed.forward(ids, depths, treeMask, n, cached, argmax, moves);
+            return graphed.forward(ids, depths, treeMask, n, cached, moves);
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;
@@ -318,6 +325,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
         releasePass();
         logits = null;
+        pending = null;
         lastSize = 0;
         step = manager.newSubManager();
     }
@@ -371,15 +379,27 @@ final class LlamaSession implements ModelSession, TreeLogits {
         }
     }
 
+    /** Waits for a replayed step's argmaxes, which the device may still be computing. */
+    @Override
+    public void await() {
+        if (pending != null) {
+            GraphBuckets.Bucket b = pending;
+            pending = null;
+            graphed.argmax(b, argmax, lastSize);
+        }
+    }
+
     @Override
     public int argmax(int node) {
         checkNode(node);
+        await();
         return argmax[node];
     }
 
     @Override
     public void logits(int node, float[] out) {
         checkNode(node);
+        await();
         int at = logitsRow + node;
         PtNDArray row = Torch.index(logits, new long[] {at, 0}, new long[] {at + 1, model.vocabSize()},
                 (PtNDManager) step);

@@ -126,8 +126,11 @@ final class BenchCommand implements Callable<Integer> {
                 singleRequests.put(mode, new Request[texts.size()]);
             }
             // Its first generation's statistics leave the cost model's timing out, but the wall time the
-            // concurrency figures use would not.
-            configs.values().forEach(p::prepare);
+            // concurrency figures use would not; nor would they leave out the CUDA graphs' captures.
+            int longest = texts.stream().mapToInt(t -> p.tokenizer().encode(t).length).max().orElse(1);
+            long preparing = System.nanoTime();
+            configs.values().forEach(c -> p.prepare(c, longest));
+            out.addProperty("prepare_ms", (System.nanoTime() - preparing) / 1e6);
             warmUpConcurrently(p, texts, configs.values(), levels);
             // Modes take turns on each prompt, so that a machine slowing down or speeding up (a shared host, clock
             // changes) weighs on all of them alike; each mode still sees the prompts in file order, so the adaptive
