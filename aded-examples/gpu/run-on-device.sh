@@ -6,6 +6,7 @@
 #                                      [bench-f32] [bench-best-first] [bench-concurrency] [batch-forward] [forward]
 #                                      [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
+#   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY: bench-concurrency's
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
@@ -79,8 +80,8 @@ for step in $steps; do
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
     bench)
-      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,pld,aded \
-        --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
+      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" \
+        --modes ${ADED_SINGLE_MODES:-ar,pld,aded} --max-new-tokens 128 --json "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.txt"
       ;;
     bench-no-corpus)
       # prompts the corpus does not help (prose, shuffled words): cost-aware aded must not fall behind ar

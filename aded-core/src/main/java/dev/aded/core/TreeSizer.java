@@ -50,8 +50,13 @@ final class TreeSizer {
      * drafted nodes ({@link ContextLookup} gives the chain at most half the budget).
      */
     static final int MIN_DRAFT = 32;
-    /** Candidates drafted per node chosen lately: enough for the sizer's choice to grow, step by step. */
-    private static final double DRAFT_MARGIN = 2.0;
+    /**
+     * Candidates drafted per node chosen lately: enough for the sizer's choice to grow, step by step. On the H200,
+     * where the step replays a graph of 32 nodes for any tree of 17 to 32, the sizer kept ~30 and a margin of 2
+     * drafted ~60 at 1.2 µs each on the critical path: 1.5 gave 4.27 tokens a step against 4.28 and 6% more tokens/s
+     * (docs/benchmarks.md); 1.25 drafted too few to reach the next bucket on one machine (15 nodes, 3.90 tokens).
+     */
+    private static final double DRAFT_MARGIN = 1.5;
     /** Weight of a step in the running mean of the chosen tree sizes. */
     private static final double CHOSEN_RATE = 0.2;
 
@@ -98,7 +103,7 @@ final class TreeSizer {
     }
 
     /**
-     * How many of {@code nodes} to draft this step: twice the nodes chosen lately, at least {@value #MIN_DRAFT}.
+     * How many of {@code nodes} to draft this step: 1.5 times the nodes chosen lately, at least {@value #MIN_DRAFT}.
      * Drafting costs per node (on the H200's host about 3 µs: 0.15 ms for the whole budget against a 1 ms step)
      * while the sizer may keep a few: on the CPU it verified 5 of 63 candidates a step.
      */

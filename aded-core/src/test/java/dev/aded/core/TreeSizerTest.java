@@ -37,7 +37,7 @@ class TreeSizerTest {
     }
 
     @Test
-    void draftsTwiceWhatItChoseLatelyButNeverBelowTheMinimum() {
+    void draftsHalfAgainWhatItChoseLatelyButNeverBelowTheMinimum() {
         TreeSizer sizer = new TreeSizer(63, GPU);
         assertEquals(63, sizer.draftNodes(63), "the first steps draft the whole budget");
         assertEquals(40, sizer.draftNodes(40), "never past what the step allows");
@@ -52,7 +52,7 @@ class TreeSizerTest {
             sizer.choose(out, 100, 50_000);
         }
         assertEquals(31, out.size());
-        assertEquals(60, sizer.draftNodes(63), "room for the choice to grow");
+        assertEquals(45, sizer.draftNodes(63), "room for the choice to grow");
     }
 
     @Test

@@ -308,10 +308,6 @@ final class BatchedSteps implements AutoCloseable {
         PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.past); // [B, P]
         pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {l.b, 1, l.past}), new long[] {1, l.nodes, 1});
         PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
-        int g = c.groupSize();
-        if (g > 1) {
-            mask = Torch.tile(mask, new long[] {1, g, 1}); // [B, g·N, P + N]: the (group, token) rows
-        }
         LlamaModel.Packing packing = null;
         if (l.packed) {
             long padded = (long) l.b * l.nodes;

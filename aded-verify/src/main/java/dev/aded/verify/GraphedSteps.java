@@ -96,30 +96,42 @@ final class GraphedSteps implements AutoCloseable {
 
     /**
      * The static input of a bucket: ids [N], RoPE table rows [N·heads], cache rows to write [N], rows to move from
-     * and to [2·{@link RowMoves#MAX}], mask [N·keys]. Returns its length.
+     * and to [2·{@link RowMoves#MAX}], then the mask in two small parts that the graph expands to [N, keys]: each
+     * cache row's class [keys] (0 the past, 1 + j the tree's node j, N + 1 the rows past the tree) and each class's
+     * mask column [(N + 2)·N]. Sending the mask itself took 4·N·keys bytes a step (64 KB for 32 nodes after 300
+     * tokens), whose filling and copying cost the host some 20 µs. Returns the input's length.
      */
     private int encode(int[] ids, int[] depths, float[] treeMask, int n, int cached, int nodes, int keys,
             RowMoves moves) {
         LlamaConfig c = model.config;
         int heads = c.numHeads() + 2 * c.numKvHeads();
-        int size = nodes * (2 + heads + keys) + 2 * RowMoves.MAX;
+        int size = nodes * (2 + heads) + 2 * RowMoves.MAX + keys + (nodes + 2) * nodes;
         if (input.length < size) {
             input = new float[size];
         }
         LlamaSession.encodeTokens(input, 0, nodes, ids, depths, n, nodes, cached, c);
         int writes = nodes * (1 + heads);
-        moves.encode(input, writes + nodes, RowMoves.MAX, 0, kv.rows - 1);
-        int mask = writes + nodes + 2 * RowMoves.MAX;
-        Arrays.fill(input, mask, mask + nodes * keys, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < nodes; i++) {
-            int row = mask + i * keys;
-            if (i < n) {
-                input[writes + i] = cached + i;
-                Arrays.fill(input, row, row + cached, 0f);
-                System.arraycopy(treeMask, i * n, input, row + cached, n);
-            } else {
-                input[writes + i] = kv.rows - 1;
-                input[row] = 0f;
+            input[writes + i] = i < n ? cached + i : kv.rows - 1;
+        }
+        moves.encode(input, writes + nodes, RowMoves.MAX, 0, kv.rows - 1);
+        int classes = writes + nodes + 2 * RowMoves.MAX;
+        for (int j = 0; j < keys; j++) {
+            input[classes + j] = j < cached ? 0 : Math.min(nodes + 1, 1 + j - cached);
+        }
+        int columns = classes + keys;
+        // Class 0, the past, is open to every node; padding nodes attend to node 0 as well, so that no row of theirs
+        // is all -inf (a NaN would reach the cache's spare row, which real rows read masked).
+        Arrays.fill(input, columns, columns + nodes, 0f);
+        Arrays.fill(input, columns + nodes, columns + (nodes + 2) * nodes, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < nodes; j++) {
+            int column = columns + (1 + j) * nodes;
+            for (int i = 0; i < nodes; i++) {
+                if (i < n && j < n) {
+                    input[column + i] = treeMask[i * n + j];
+                } else if (i >= n && j == 0) {
+                    input[column + i] = 0f;
+                }
             }
         }
         return size;
@@ -137,17 +149,15 @@ final class GraphedSteps implements AutoCloseable {
         long writes = (long) nodes * (1 + heads);
         PtNDArray writeRows = LlamaSession.asIds(all, writes, writes + nodes, model.device);
         long movesAt = writes + nodes;
-        long maskAt = movesAt + 2 * RowMoves.MAX;
-        kv.move(LlamaSession.asIds(all, movesAt, maskAt, model.device), 1, RowMoves.MAX, (PtNDManager) scope);
-        PtNDArray mask = Torch.reshape(Torch.to(Torch.slice(all, 0, maskAt, maskAt + (long) nodes * keys),
-                model.dtype, model.device), new long[] {nodes, keys});
-        int g = c.groupSize();
-        if (g > 1) {
-            mask = Torch.tile(mask, new long[] {g, 1});
-        }
+        long classesAt = movesAt + 2 * RowMoves.MAX;
+        kv.move(LlamaSession.asIds(all, movesAt, classesAt, model.device), 1, RowMoves.MAX, (PtNDManager) scope);
+        long columnsAt = classesAt + keys;
+        PtNDArray classes = LlamaSession.asIds(all, classesAt, columnsAt, model.device);
+        PtNDArray columns = Torch.reshape(Torch.to(Torch.slice(all, 0, columnsAt, columnsAt + (nodes + 2L) * nodes),
+                model.dtype, model.device), new long[] {nodes + 2L, nodes});
+        PtNDArray mask = Torch.transpose(Torch.embedding(classes, columns), 0, 1); // [nodes, keys], a view
         PtNDArray logits = model.pass(tokens, rows, mask, kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.prefix(keys, c), nodes,
-                true);
+                LlamaModel.Keys.prefix(keys, c), nodes, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 

@@ -478,8 +478,9 @@ public final class LlamaModel implements TargetModel {
      *
      * @param cos the RoPE cosines of each token and head, [n, heads, headDim] (1 for v heads)
      * @param sin the RoPE sines, likewise (0 for v heads)
-     * @param mask additive attention mask [B, g·n/B, L] or, for one sequence, [g·n, L], rows in {@link #grouped}
-     *     order; null for one token per sequence attending to all its keys
+     * @param mask additive attention mask [B, n/B, L] or, for one sequence, [n, L]: one row per token, which the g
+     *     query heads of a group share (see {@link #masked}); null for one token per sequence attending to all its
+     *     keys
      * @param layerCache this layer's cache, [2·kvHeads, rows, headDim]
      */
     private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
@@ -510,7 +511,7 @@ public final class LlamaModel implements TargetModel {
         PtNDArray q = grouped(queries, b, rows / b, kvH, g, hd);
         PtNDArray scores = Torch.matmul(q, keysT); // [kvH, B, g·rows/B, L]
         if (mask != null) {
-            scores = Torch.add(scores, mask);
+            scores = masked(scores, mask, b, g);
         }
         // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
         PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), b, rows / b, kvH, g, hd);
@@ -568,6 +569,22 @@ public final class LlamaModel implements TargetModel {
         }
         return Torch.reshape(Torch.permute(Torch.reshape(o, new long[] {kvH, b, g, t, hd}),
                 new long[] {1, 3, 0, 2, 4}), new long[] {(long) b * t, width});
+    }
+
+    /**
+     * Scores {@code [kvH, B, g·t, L]} plus a mask of one row per token, {@code [B, t, L]} or {@code [t, L]}: seen as
+     * {@code [kvH, B, g, t, L]} (the {@link #grouped} row order), the scores take the mask by broadcasting, where
+     * tiling it g times cost a copy per pass and g times its memory.
+     */
+    private static PtNDArray masked(PtNDArray scores, PtNDArray mask, int b, int g) {
+        if (g == 1) {
+            return Torch.add(scores, mask);
+        }
+        Shape s = scores.getShape();
+        long t = s.get(2) / g;
+        PtNDArray grouped = Torch.reshape(scores, new long[] {s.get(0), b, g, t, s.get(3)});
+        PtNDArray rows = Torch.reshape(mask, new long[] {b, 1, t, s.get(3)});
+        return Torch.reshape(Torch.add(grouped, rows), s.getShape());
     }
 
     /** [n, heads, D] → [heads, n, D]: new keys and values in the cache's head-major order. */

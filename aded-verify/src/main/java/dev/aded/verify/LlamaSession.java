@@ -303,19 +303,14 @@ final class LlamaSession implements ModelSession, TreeLogits {
         return Torch.to(Torch.slice(input, 0, from, to), DataType.INT64, device);
     }
 
-    /**
-     * The step's additive mask [g·n, cached + n]: the past open to all, the tree part from the step's input, tiled
-     * once per step into the layers' (group, token) row order.
-     */
+    /** The step's additive mask [n, cached + n]: the past open to all, the tree part from the step's input. */
     private PtNDArray mask(PtNDArray input, long from, long to, int n) {
         PtNDArray tree = Torch.to(Torch.reshape(Torch.slice(input, 0, from, to), new long[] {n, n}),
                 model.dtype, model.device);
         PtNDArray zeroRows = Torch.slice(zeros, 0, 0, n);
         zeroRows.attach(step); // a view of a session tensor, made the step's so that it goes with the step
         PtNDArray past = Torch.slice(zeroRows, 1, 0, cached);
-        PtNDArray mask = Torch.cat(new PtNDArray[] {past, tree}, 1);
-        int g = model.config.groupSize();
-        return g == 1 ? mask : Torch.tile(mask, new long[] {g, 1});
+        return Torch.cat(new PtNDArray[] {past, tree}, 1);
     }
 
     /** Closes the previous step's temporaries and opens a scope for this one's. */
