@@ -197,7 +197,7 @@ public final class GenerationConfig {
         private int topLogprobs;
         private Mode mode;
         private int treeBudget = DEFAULT_TREE_BUDGET;
-        private int maxDraftDepth = 16;
+        private int maxDraftDepth = 32;
         private ContextOverflow contextOverflow = ContextOverflow.ERROR;
 
         private Builder() {}
