@@ -146,6 +146,22 @@ class VerifierCostModelTest {
     }
 
     @Test
+    void fewerNodesAreNeverPricedAboveMore() {
+        // Timings only run long: a first timing of 1 node at 18 ms beside 8 nodes at 15 ms says 1 node costs 15 at most.
+        VerifierCostModel cost = VerifierCostModel.measured(new int[] {1, 2, 4, 8},
+                new double[] {18e6, 24e6, 19e6, 15e6});
+        double[] curve = new double[9];
+        cost.curve(8, curve);
+        for (int k = 2; k <= 8; k++) {
+            assertTrue(curve[k] >= curve[k - 1], "k=" + k + ": " + java.util.Arrays.toString(curve));
+        }
+        assertEquals(15e6, curve[1], 1.0);
+        assertEquals(15e6, cost.nanos(8, 8), 1.0);
+        VerifierCostModel monotone = VerifierCostModel.measured(new int[] {1, 16, 64}, new double[] {10e6, 20e6, 40e6});
+        assertEquals(15e6, monotone.nanos(8, 8), 0.5e6, "a monotone curve is left as measured");
+    }
+
+    @Test
     void liveStepsMoveTheSizesTheyLieBetween() {
         VerifierCostModel cost = VerifierCostModel.measured(new int[] {1, 16, 64}, new double[] {10e6, 20e6, 40e6});
         double[] curve = new double[65];

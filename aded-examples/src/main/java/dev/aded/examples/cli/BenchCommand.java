@@ -47,6 +47,8 @@ import picocli.CommandLine.Option;
         description = "Benchmark modes over a JSONL prompt file (field 'prompt'); writes JSON, a table and an HTML"
                 + " report.")
 final class BenchCommand implements Callable<Integer> {
+    /** The context length the bench reports the cost model's prices at: about a dev prompt plus its output. */
+    private static final int PRICE_CONTEXT = 256;
     private static final String WARM_UP_PROMPT = "import os\n\n\ndef main():\n";
 
     @picocli.CommandLine.Spec
@@ -167,6 +169,15 @@ final class BenchCommand implements Callable<Integer> {
             VerifierCostModel cost = VerifierCostModel.of(p.model());
             out.addProperty("cost_model_first_ms", cost.firstMeasuringNanos() / 1e6);
             out.addProperty("cost_model_ms", cost.measuringNanos() / 1e6);
+            if (cost.covers(1)) {
+                // The prices the sizer ended the run with (live steps correct the first timing), at a typical context:
+                // a run whose trees look too large or too small for its device shows why here.
+                JsonObject prices = new JsonObject();
+                for (int nodes = 1; nodes <= treeBudget + 1 && cost.covers(nodes); nodes *= 2) {
+                    prices.addProperty(Integer.toString(nodes), cost.nanos(nodes, PRICE_CONTEXT) / 1e6);
+                }
+                out.add("step_ms_by_nodes_at_" + PRICE_CONTEXT + "_tokens", prices);
+            }
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);
             Path html = report != null ? report : json.resolveSibling(json.getFileName().toString()
