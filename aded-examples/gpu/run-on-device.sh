@@ -6,7 +6,8 @@
 #                                      [bench-f32] [bench-best-first] [bench-concurrency] [batch-forward] [forward]
 #                                      [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
-#   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY: bench-concurrency's
+#   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY, ADED_PASS_NODES:
+#   bench-concurrency's modes, levels and --max-pass-nodes
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
@@ -115,7 +116,8 @@ for step in $steps; do
     bench-concurrency)
       # N concurrent streams over the dev prompts, each mode against its own single-stream run
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" \
-        --modes ${ADED_BENCH_MODES:-ar,pld,aded} --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} --json "$out/bench-concurrency.json" 2>&1 \
+        --modes ${ADED_BENCH_MODES:-ar,pld,aded} --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
+        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency.json" 2>&1 \
         | tee "$out/bench-concurrency.txt"
       ;;
     forward)

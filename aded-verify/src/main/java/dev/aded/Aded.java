@@ -50,6 +50,7 @@ public final class Aded {
         private Path persistTo;
         private int concurrency;
         private int maxQueued = -1;
+        private int passNodes;
 
         private Builder() {}
 
@@ -125,6 +126,19 @@ public final class Aded {
             return this;
         }
 
+        /**
+         * Tree nodes one batched forward pass verifies at most (with {@link #concurrency} above 1), 1,024 by
+         * default; the running generations share it, each drafting at most its share (vLLM's
+         * max_num_batched_tokens). See {@link Generator.Builder#passNodes}.
+         */
+        public Builder maxPassNodes(int nodes) {
+            if (nodes < 2) {
+                throw new IllegalArgumentException("maxPassNodes must be at least 2, got " + nodes);
+            }
+            this.passNodes = nodes;
+            return this;
+        }
+
         /** Whether the datastore's body is checked in the background after opening; on by default. */
         public Builder verifyDatastore(boolean on) {
             this.verifyDatastore = on;
@@ -170,6 +184,9 @@ public final class Aded {
                 if (concurrency > 1) {
                     model.batching(concurrency, model.maxContext());
                     gb.admission(concurrency, maxQueued >= 0 ? maxQueued : 4 * concurrency);
+                    if (passNodes > 0) {
+                        gb.passNodes(passNodes);
+                    }
                 }
                 if (drafters != null) {
                     gb.drafter(contextLookup ? ContextLookup.around(drafters) : drafters);

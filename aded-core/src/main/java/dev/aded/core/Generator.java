@@ -52,7 +52,7 @@ public final class Generator implements AutoCloseable {
         this.chatTemplate = b.chatTemplate;
         this.datastoreDrafters = b.drafters;
         this.owned = List.copyOf(b.owned);
-        this.scheduler = new StepScheduler(model, deviceLock);
+        this.scheduler = new StepScheduler(model, deviceLock, b.passNodes);
         this.admission = b.admission;
         if (tokenizer != null && tokenizer.vocabSize() > model.vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tokenizer.file() + " has " + tokenizer.vocabSize()
@@ -362,6 +362,11 @@ public final class Generator implements AutoCloseable {
         return cost;
     }
 
+    /** Tree nodes one batched forward pass verifies at most: see {@link Builder#passNodes}. */
+    public int passNodes() {
+        return scheduler.maxNodes();
+    }
+
     /** The admission that bounds running and waiting generations, or null when they are unbounded. */
     public Admission admission() {
         return admission;
@@ -462,6 +467,7 @@ public final class Generator implements AutoCloseable {
         private ChatTemplate chatTemplate;
         private DrafterFactory drafters;
         private Admission admission;
+        private int passNodes = StepScheduler.DEFAULT_MAX_NODES;
         private final List<AutoCloseable> owned = new java.util.ArrayList<>();
 
         private Builder(TargetModel model, Tokenizer tokenizer) {
@@ -482,6 +488,20 @@ public final class Generator implements AutoCloseable {
          */
         public Builder admission(int running, int maxQueue) {
             this.admission = new Admission(running, maxQueue);
+            return this;
+        }
+
+        /**
+         * Tree nodes (roots included) one batched forward pass verifies at most, 1,024 by default: concurrent
+         * generations share it, each drafting at most its share, so that all of their trees fit one pass. Fewer
+         * make each pass cheaper and each tree smaller (vLLM's max_num_batched_tokens).
+         */
+        public Builder passNodes(int nodes) {
+            if (nodes < 2) {
+                throw new IllegalArgumentException("passNodes must be at least 2 (a root and a draft node), got "
+                        + nodes);
+            }
+            this.passNodes = nodes;
             return this;
         }
 

@@ -8,7 +8,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Verifies the draft trees of a generator's running generations together, as vLLM's scheduler steps every running
- * sequence at once: a pass takes the steps that are waiting (up to {@link #MAX_NODES} nodes and
+ * sequence at once: a pass takes the steps that are waiting (up to its node budget and
  * {@link #MAX_SEQUENCES} trees, oldest first), runs them through one {@link TargetModel#forwardAll} under the
  * device lock and hands each generation its logits. When no generation of the pass reads more than the argmaxes
  * (greedy decoding) the device is free at once, and the next pass runs while these accept and draft on their own
@@ -27,8 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * generations, waking every thread at every change costs more than the pass.
  */
 final class StepScheduler {
-    /** Tree nodes per pass at most: bounds the pass's activations and its padding. */
-    static final int MAX_NODES = 1024;
+    /**
+     * Tree nodes per pass at most unless told otherwise: bounds the pass's activations and its padding (vLLM's
+     * max_num_batched_tokens).
+     */
+    static final int DEFAULT_MAX_NODES = 1024;
     /** Trees per pass at most. */
     static final int MAX_SEQUENCES = 64;
     private static final long MIN_WAIT_NANOS = 50_000;
@@ -47,6 +50,7 @@ final class StepScheduler {
 
     private final TargetModel model;
     private final Lock deviceLock;
+    private final int maxNodes;
     /** Guards the queue and the state of the passes; never held while a pass runs or a generation accepts. */
     private final ReentrantLock lock = new ReentrantLock();
     private final ArrayDeque<Step> waiting = new ArrayDeque<>();
@@ -58,9 +62,15 @@ final class StepScheduler {
      */
     private long lastRoundNanos;
 
-    StepScheduler(TargetModel model, Lock deviceLock) {
+    /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
+    StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
         this.model = model;
         this.deviceLock = deviceLock;
+        this.maxNodes = maxNodes;
+    }
+
+    int maxNodes() {
+        return maxNodes;
     }
 
     /** A generation starts stepping: passes wait for its tree too. */
@@ -81,7 +91,7 @@ final class StepScheduler {
     int draftNodeShare() {
         lock.lock();
         try {
-            return Math.max(1, MAX_NODES / Math.max(1, running) - 1);
+            return Math.max(1, maxNodes / Math.max(1, running) - 1);
         } finally {
             lock.unlock();
         }
@@ -224,7 +234,7 @@ final class StepScheduler {
         for (Step s : waiting) {
             nodes += s.tree.size();
         }
-        return nodes >= MAX_NODES || System.nanoTime() - waiting.peek().since >= waitNanos();
+        return nodes >= maxNodes || System.nanoTime() - waiting.peek().since >= waitNanos();
     }
 
     private long waitNanos() {
@@ -236,7 +246,7 @@ final class StepScheduler {
         int count = 0;
         int nodes = 0;
         for (Step s : waiting) {
-            if (count == MAX_SEQUENCES || (count > 0 && nodes + s.tree.size() > MAX_NODES)) {
+            if (count == MAX_SEQUENCES || (count > 0 && nodes + s.tree.size() > maxNodes)) {
                 break;
             }
             count++;

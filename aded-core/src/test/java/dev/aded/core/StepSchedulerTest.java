@@ -128,7 +128,7 @@ class StepSchedulerTest {
     @Test
     void concurrentGenerationsSharePassesAndEachGetsItsOwnTokens() throws Exception {
         Recording model = new Recording();
-        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             int steps = 200;
@@ -153,7 +153,7 @@ class StepSchedulerTest {
     void theNextPassRunsDuringAnArgmaxOnlyAcceptanceOnly() throws Exception {
         for (boolean readsLogits : new boolean[] {false, true}) {
             Recording model = new Recording();
-            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
             ExecutorService pool = Executors.newFixedThreadPool(2);
             java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
@@ -197,27 +197,42 @@ class StepSchedulerTest {
 
     @Test
     void passesKeepToTheNodeBudgetWhenTheLeaderDoesNotFit() throws Exception {
-        Recording model = new Recording();
-        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
-        ExecutorService pool = Executors.newFixedThreadPool(6);
-        int nodes = StepScheduler.MAX_NODES / 2 - 10; // two trees fit a pass, three do not
-        try {
-            for (Future<int[]> f : runAll(pool, scheduler, model, 6, 30, nodes)) {
-                assertEquals(30, f.get(1, TimeUnit.MINUTES).length);
+        for (int budget : new int[] {StepScheduler.DEFAULT_MAX_NODES, 64}) {
+            Recording model = new Recording();
+            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), budget);
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            int nodes = budget / 2 - 10; // two trees fit a pass, three do not
+            try {
+                for (Future<int[]> f : runAll(pool, scheduler, model, 6, 30, nodes)) {
+                    assertEquals(30, f.get(1, TimeUnit.MINUTES).length);
+                }
+            } finally {
+                pool.shutdownNow();
             }
-        } finally {
-            pool.shutdownNow();
+            for (int[] p : model.passes) {
+                assertTrue(p[1] <= budget, "a pass of " + p[1] + " nodes under a budget of " + budget);
+            }
+            assertEquals(6 * 30, model.passes.stream().mapToInt(p -> p[0]).sum());
         }
-        for (int[] p : model.passes) {
-            assertTrue(p[1] <= StepScheduler.MAX_NODES, "a pass of " + p[1] + " nodes");
+    }
+
+    @Test
+    void eachRunningGenerationDraftsItsShareOfTheBudget() {
+        StepScheduler scheduler = new StepScheduler(new Recording(), new ReentrantLock(true), 256);
+        for (int g = 0; g < 16; g++) {
+            scheduler.join();
         }
-        assertEquals(6 * 30, model.passes.stream().mapToInt(p -> p[0]).sum());
+        assertEquals(256 / 16 - 1, scheduler.draftNodeShare(), "16 trees of 16 nodes, roots included, fill 256");
+        for (int g = 0; g < 15; g++) {
+            scheduler.leave();
+        }
+        assertEquals(255, scheduler.draftNodeShare(), "alone, the whole budget but the root");
     }
 
     @Test
     void aTreeThatFailsItsPassFailsAlone() throws Exception {
         Recording model = new Recording();
-        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true));
+        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
         ModelSession bad = model.newSession(64);
         model.poisoned = bad;
         ExecutorService pool = Executors.newFixedThreadPool(5);

@@ -115,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("tree_budget", treeBudget);
             if (!levels.isEmpty()) {
                 out.add("concurrency", new Gson().toJsonTree(levels));
+                out.addProperty("max_pass_nodes", p.passNodes());
             }
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
             Map<Mode, ModeRun> runs = new LinkedHashMap<>();

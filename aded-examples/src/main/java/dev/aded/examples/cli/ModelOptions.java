@@ -36,6 +36,11 @@ final class ModelOptions {
             description = "add the prompt-lookup branch to aded's draft tree (default: ${DEFAULT-VALUE})")
     boolean contextLookup;
 
+    @Option(names = "--max-pass-nodes", paramLabel = "N",
+            description = "with concurrent generations: tree nodes one batched forward pass verifies at most, shared"
+                    + " among them (default 1024)")
+    Integer maxPassNodes;
+
     /** The generator these options describe, over the embedded model and its datastore unless told otherwise. */
     Generator open() {
         return open(null, 1, 0);
@@ -48,6 +53,9 @@ final class ModelOptions {
      */
     Generator open(Path persistTo, int concurrency, int maxQueued) {
         Aded.Builder b = builder().persistLearnedCounts(persistTo);
+        if (concurrency > 1 && maxPassNodes != null) {
+            b.maxPassNodes(maxPassNodes);
+        }
         return concurrency > 1 ? b.concurrency(concurrency).maxQueued(maxQueued).build() : b.build();
     }
 

@@ -19,11 +19,12 @@ class BenchConcurrencyTest {
     void reportsTheConcurrencyCurveAndGreedyOutputsMatchTheSingleStream(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         CliUsageTest.Run r = CliUsageTest.run("bench", "--prompts", "data/code-dev.jsonl", "--limit", "3",
-                "--max-new-tokens", "16", "--modes", "ar,aded", "--concurrency", "1,3", "--json", json.toString());
+                "--max-new-tokens", "16", "--modes", "ar,aded", "--concurrency", "1,3", "--max-pass-nodes", "96", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
 
         JsonObject out = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
         assertEquals(JsonParser.parseString("[1, 3]"), out.get("concurrency"));
+        assertEquals(96, out.get("max_pass_nodes").getAsInt(), "the pass node budget the run was given");
         for (String mode : new String[] {"ar", "aded"}) {
             JsonObject m = out.getAsJsonObject("modes").getAsJsonObject(mode);
             assertTrue(m.has("tokens_per_second") && m.has("identical_to_ar"), mode + ": existing fields kept");
