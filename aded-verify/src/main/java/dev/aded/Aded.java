@@ -127,9 +127,9 @@ public final class Aded {
         }
 
         /**
-         * Tree nodes one batched forward pass verifies at most (with {@link #concurrency} above 1), 1,024 by
-         * default; the running generations share it, each drafting at most its share (vLLM's
-         * max_num_batched_tokens). See {@link Generator.Builder#passNodes}.
+         * Tree nodes one forward pass verifies at most, 1,024 by default; with {@link #concurrency} above 1 the
+         * running generations share it, each drafting at most its share (vLLM's max_num_batched_tokens). See
+         * {@link Generator.Builder#passNodes}.
          */
         public Builder maxPassNodes(int nodes) {
             if (nodes < 2) {
@@ -184,9 +184,9 @@ public final class Aded {
                 if (concurrency > 1) {
                     model.batching(concurrency, model.maxContext());
                     gb.admission(concurrency, maxQueued >= 0 ? maxQueued : 4 * concurrency);
-                    if (passNodes > 0) {
-                        gb.passNodes(passNodes);
-                    }
+                }
+                if (passNodes > 0) {
+                    gb.passNodes(passNodes);
                 }
                 if (drafters != null) {
                     gb.drafter(contextLookup ? ContextLookup.around(drafters) : drafters);

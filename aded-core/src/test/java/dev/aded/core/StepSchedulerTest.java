@@ -114,6 +114,10 @@ class StepSchedulerTest {
         }
     }
 
+    private static StepScheduler scheduler(TargetModel model, int maxNodes) {
+        return new StepScheduler(model, new ReentrantLock(true), maxNodes);
+    }
+
     private static List<Future<int[]>> runAll(ExecutorService pool, StepScheduler scheduler, Recording model,
             int generations, int steps, int nodes) {
         List<Future<int[]>> futures = new ArrayList<>();
@@ -128,7 +132,7 @@ class StepSchedulerTest {
     @Test
     void concurrentGenerationsSharePassesAndEachGetsItsOwnTokens() throws Exception {
         Recording model = new Recording();
-        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
+        StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             int steps = 200;
@@ -153,7 +157,7 @@ class StepSchedulerTest {
     void theNextPassRunsDuringAnArgmaxOnlyAcceptanceOnly() throws Exception {
         for (boolean readsLogits : new boolean[] {false, true}) {
             Recording model = new Recording();
-            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
+            StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
             ExecutorService pool = Executors.newFixedThreadPool(2);
             java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
@@ -199,7 +203,7 @@ class StepSchedulerTest {
     void passesKeepToTheNodeBudgetWhenTheLeaderDoesNotFit() throws Exception {
         for (int budget : new int[] {StepScheduler.DEFAULT_MAX_NODES, 64}) {
             Recording model = new Recording();
-            StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), budget);
+            StepScheduler scheduler = scheduler(model, budget);
             ExecutorService pool = Executors.newFixedThreadPool(6);
             int nodes = budget / 2 - 10; // two trees fit a pass, three do not
             try {
@@ -218,7 +222,7 @@ class StepSchedulerTest {
 
     @Test
     void eachRunningGenerationDraftsItsShareOfTheBudget() {
-        StepScheduler scheduler = new StepScheduler(new Recording(), new ReentrantLock(true), 256);
+        StepScheduler scheduler = scheduler(new Recording(), 256);
         for (int g = 0; g < 16; g++) {
             scheduler.join();
         }
@@ -232,7 +236,7 @@ class StepSchedulerTest {
     @Test
     void aTreeThatFailsItsPassFailsAlone() throws Exception {
         Recording model = new Recording();
-        StepScheduler scheduler = new StepScheduler(model, new ReentrantLock(true), StepScheduler.DEFAULT_MAX_NODES);
+        StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
         ModelSession bad = model.newSession(64);
         model.poisoned = bad;
         ExecutorService pool = Executors.newFixedThreadPool(5);

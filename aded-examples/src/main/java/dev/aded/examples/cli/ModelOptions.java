@@ -37,8 +37,8 @@ final class ModelOptions {
     boolean contextLookup;
 
     @Option(names = "--max-pass-nodes", paramLabel = "N",
-            description = "with concurrent generations: tree nodes one batched forward pass verifies at most, shared"
-                    + " among them (default 1024)")
+            description = "tree nodes one forward pass verifies at most; concurrent generations share it (default"
+                    + " 1024)")
     Integer maxPassNodes;
 
     /** The generator these options describe, over the embedded model and its datastore unless told otherwise. */
@@ -53,7 +53,7 @@ final class ModelOptions {
      */
     Generator open(Path persistTo, int concurrency, int maxQueued) {
         Aded.Builder b = builder().persistLearnedCounts(persistTo);
-        if (concurrency > 1 && maxPassNodes != null) {
+        if (maxPassNodes != null) {
             b.maxPassNodes(maxPassNodes);
         }
         return concurrency > 1 ? b.concurrency(concurrency).maxQueued(maxQueued).build() : b.build();

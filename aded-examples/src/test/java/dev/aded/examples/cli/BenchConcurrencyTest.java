@@ -19,7 +19,8 @@ class BenchConcurrencyTest {
     void reportsTheConcurrencyCurveAndGreedyOutputsMatchTheSingleStream(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         CliUsageTest.Run r = CliUsageTest.run("bench", "--prompts", "data/code-dev.jsonl", "--limit", "3",
-                "--max-new-tokens", "16", "--modes", "ar,aded", "--concurrency", "1,3", "--max-pass-nodes", "96", "--json", json.toString());
+                "--max-new-tokens", "16", "--modes", "ar,aded", "--concurrency", "1,3", "--max-pass-nodes", "96",
+                "--json", json.toString());
         assertEquals(0, r.code(), r.err());
 
         JsonObject out = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
