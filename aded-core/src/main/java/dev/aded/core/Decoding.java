@@ -65,6 +65,8 @@ final class Decoding {
     private final DoubleArrayList predictedPerStep = new DoubleArrayList();
     private long draftNanos;
     private long verifyNanos;
+    /** This generation's share of its passes' time: each pass's time divided among the trees in it. */
+    private long passShareNanos;
 
     /**
      * @param cost the model's measured costs, which make ADED steps cost-aware; null verifies whole drafts
@@ -167,7 +169,7 @@ final class Decoding {
         GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
                 acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(),
                 sequencesPerStep.toIntArray(), prefillNanos,
-                draftNanos, verifyNanos, System.nanoTime() - start);
+                draftNanos, verifyNanos, passShareNanos, System.nanoTime() - start);
         return new GenerationResult(text.toString(), generated, finish, stats, logprobs);
     }
 
@@ -208,6 +210,7 @@ final class Decoding {
             }
             nodesPerStep.add(tree.size() - 1);
             sequencesPerStep.add(step.sequences());
+            passShareNanos += step.passNanos() / step.sequences();
             int drafted = produced - 1;
             if (sizer != null) {
                 if (step.sequences() == 1) {

@@ -21,6 +21,7 @@ public final class GenerationStats {
     private final long prefillNanos;
     private final long draftNanos;
     private final long verifyNanos;
+    private final long passShareNanos;
     private final long totalNanos;
 
     /**
@@ -28,10 +29,12 @@ public final class GenerationStats {
      * @param predictedPerStep the tokens each step was expected to yield when it chose its tree, or empty where the
      *     mode makes no prediction
      * @param sequencesPerStep how many generations' trees each step's forward pass verified, this one's included
+     * @param passShareNanos this generation's share of its forward passes' time: each pass's time, from its start
+     *     until its results were back, divided among the trees it verified
      */
     public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, int[] nodesPerStep,
             double[] predictedPerStep, int[] sequencesPerStep, long prefillNanos, long draftNanos, long verifyNanos,
-            long totalNanos) {
+            long passShareNanos, long totalNanos) {
         this.mode = mode;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;
@@ -42,6 +45,7 @@ public final class GenerationStats {
         this.prefillNanos = prefillNanos;
         this.draftNanos = draftNanos;
         this.verifyNanos = verifyNanos;
+        this.passShareNanos = passShareNanos;
         this.totalNanos = totalNanos;
     }
 
@@ -113,6 +117,15 @@ public final class GenerationStats {
 
     public long verifyNanos() {
         return verifyNanos;
+    }
+
+    /**
+     * This generation's share of the time of the forward passes it took part in: summed over the generations that
+     * ran at once, the time the device was busy with their passes (see {@link #verifyNanos()} for the time this one
+     * waited on them).
+     */
+    public long passShareNanos() {
+        return passShareNanos;
     }
 
     public long totalNanos() {

@@ -43,10 +43,11 @@ final class StepScheduler {
     }
 
     /**
-     * A step's outcome: tokens produced, trees in its pass, and the time it took under the device lock (the pass
-     * and this generation's acceptance).
+     * A step's outcome: tokens produced, trees in its pass, the time it took under the device lock (the pass and
+     * this generation's acceptance), and the pass's own time, from its start until its results were back (shared by
+     * its trees).
      */
-    record Outcome(int produced, int sequences, long stepNanos) {}
+    record Outcome(int produced, int sequences, long stepNanos, long passNanos) {}
 
     private final TargetModel model;
     private final Lock deviceLock;
@@ -172,7 +173,7 @@ final class StepScheduler {
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
-            return new Outcome(produced, me.batch.steps.length, own);
+            return new Outcome(produced, me.batch.steps.length, own, me.batch.passNanos);
         } finally {
             if (led != null) {
                 interrupted |= finish(led);

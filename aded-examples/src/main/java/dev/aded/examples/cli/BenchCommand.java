@@ -323,6 +323,8 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("identical_to_single_stream", pass.identicalTo(single));
         o.addProperty("prompts", pass.requests().length);
         o.addProperty("mean_sequences_per_pass", pass.meanSequencesPerPass());
+        o.addProperty("mean_pass_ms", pass.meanPassMs());
+        o.addProperty("device_busy", pass.deviceBusy());
         // The datastore has learned the single-stream outputs by now, so aded's acceptance may rise with the level
         // for that reason alone; shown so a reader can tell.
         o.addProperty("mean_accepted_tokens", pass.meanAcceptedTokens());
@@ -376,17 +378,19 @@ final class BenchCommand implements Callable<Integer> {
 
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%n%-6s %8s %10s %8s %10s %10s %10s %10s%n",
-                "mode", "clients", "tok/s", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass"));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "%n%-6s %8s %10s %8s %10s %10s %10s %10s %8s %6s%n", "mode", "clients", "tok/s", "speedup", "p50 ms/t",
+                "1-str ms/t", "=1-stream", "seqs/pass", "pass ms", "busy"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
-                sb.append(String.format(Locale.ROOT, "%-6s %8d %10.1f %7.2fx %10.2f %10.2f %10s %10.2f%n",
+                sb.append(String.format(Locale.ROOT, "%-6s %8d %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %8.3f %6.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
                         c.get("identical_to_single_stream").getAsInt() + "/" + c.get("prompts").getAsInt(),
-                        c.get("mean_sequences_per_pass").getAsDouble()));
+                        c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_pass_ms").getAsDouble(),
+                        c.get("device_busy").getAsDouble()));
             }
         }
         return sb.toString();
@@ -432,6 +436,35 @@ final class BenchCommand implements Callable<Integer> {
                 sequences += Arrays.stream(r.result().stats().sequencesPerStep()).sum();
             }
             return steps == 0 ? 0 : (double) sequences / steps;
+        }
+
+        /** The forward passes these requests took part in: each step counts as its share of its pass. */
+        double passes() {
+            double passes = 0;
+            for (Request r : requests) {
+                for (int sequences : r.result().stats().sequencesPerStep()) {
+                    passes += 1.0 / sequences;
+                }
+            }
+            return passes;
+        }
+
+        long passNanos() {
+            return Arrays.stream(requests).mapToLong(r -> r.result().stats().passShareNanos()).sum();
+        }
+
+        /** A pass's time, from its start until its results were back, averaged over the passes. */
+        double meanPassMs() {
+            double passes = passes();
+            return passes == 0 ? 0 : passNanos() / 1e6 / passes;
+        }
+
+        /**
+         * The share of the wall time that passes ran: near 1 when the device bounds the throughput, lower when the
+         * host work between passes (drafting, acceptance, hand-overs) does.
+         */
+        double deviceBusy() {
+            return wallNanos == 0 ? 0 : (double) passNanos() / wallNanos;
         }
 
         double meanAcceptedTokens() {

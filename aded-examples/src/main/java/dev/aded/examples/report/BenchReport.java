@@ -128,22 +128,29 @@ public final class BenchReport {
                 + "<th class=\"num\">tokens/s</th><th class=\"num\">speedup</th>"
                 + "<th class=\"num\">p50 ms/token</th><th class=\"num\">single-stream p50 ms/token</th>"
                 + "<th class=\"num\">identical to single stream</th><th class=\"num\">sequences per pass</th>"
-                + "</tr>\n");
+                + "<th class=\"num\">pass ms</th><th class=\"num\">device busy</th></tr>\n");
         for (int i = 0; i < modes.size(); i++) {
             for (JsonElement e : stats.get(i).getAsJsonArray("concurrency_curve")) {
                 JsonObject c = e.getAsJsonObject();
                 t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\">"
                         + "%.1f</td><td class=\"num\">%.2f\u00d7</td><td class=\"num\">%.2f</td>"
                         + "<td class=\"num\">%.2f</td><td class=\"num\">%d/%d</td><td class=\"num\">%.2f</td>"
-                        + "</tr>%n", escape(modes.get(i)), c.get("concurrency").getAsInt(),
+                        + "<td class=\"num\">%s</td><td class=\"num\">%s</td></tr>%n", escape(modes.get(i)),
+                        c.get("concurrency").getAsInt(),
                         c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
                         c.get("identical_to_single_stream").getAsInt(), c.get("prompts").getAsInt(),
-                        c.get("mean_sequences_per_pass").getAsDouble()));
+                        c.get("mean_sequences_per_pass").getAsDouble(), optional(c, "mean_pass_ms", "%.3f"),
+                        optional(c, "device_busy", "%.2f")));
             }
         }
         return t.append("</table>\n").toString();
+    }
+
+    /** A field's value, or a dash where the file predates it. */
+    private static String optional(JsonObject o, String field, String format) {
+        return o.has(field) ? String.format(Locale.ROOT, format, o.get(field).getAsDouble()) : "-";
     }
 
     /**

@@ -43,13 +43,18 @@ class BenchConcurrencyTest {
                 assertEquals(i == 0 ? 1 : 3, point.get("concurrency").getAsInt(), mode);
                 assertEquals(3, point.get("prompts").getAsInt(), mode);
                 for (String field : new String[] {"aggregate_tokens_per_second", "speedup_vs_single_stream",
-                    "p50_ms_per_token", "p50_ms_per_token_single_stream", "mean_sequences_per_pass"}) {
+                    "p50_ms_per_token", "p50_ms_per_token_single_stream", "mean_sequences_per_pass", "mean_pass_ms",
+                    "device_busy"}) {
                     assertTrue(point.get(field).getAsDouble() > 0, mode + " at " + point.get("concurrency") + ": "
                             + field);
                 }
             }
             assertEquals(1.0, curve.get(0).getAsJsonObject().get("speedup_vs_single_stream").getAsDouble(), 1e-9,
                     "concurrency 1 is the single-stream run");
+            for (int i = 0; i < curve.size(); i++) {
+                double busy = curve.get(i).getAsJsonObject().get("device_busy").getAsDouble();
+                assertTrue(busy <= 1.0, mode + ": passes run one at a time, so they fill at most the wall time: " + busy);
+            }
         }
         // Greedy plain decoding must not depend on which generations share a forward pass.
         assertEquals(3, out.getAsJsonObject("modes").getAsJsonObject("ar").get("identical_to_single_stream").getAsInt());
