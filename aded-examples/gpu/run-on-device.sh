@@ -4,7 +4,7 @@
 #
 #   aded-examples/gpu/run-on-device.sh [helper] [graphs] [batch-check] [smoke] [datastore] [bench] [bench-no-corpus]
 #                                      [bench-f32] [bench-best-first] [bench-concurrency] [batch-forward] [forward]
-#                                      [reference] [peers] ...
+#                                      [bench-concurrency-7b] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY, ADED_PASS_NODES:
 #   bench-concurrency's modes, levels and --max-pass-nodes
@@ -76,7 +76,7 @@ for step in $steps; do
         --exclude '**/sympy/**' --threads "$(nproc)" --output "$work/python.aded" 2>&1 | tail -1 | tee -a "$out/corpus.txt"
       "${aded[@]}" datastore info "$work/python.aded" > "$out/datastore-info.json"
       ;;
-    bench|bench-f32|bench-best-first|bench-no-corpus|bench-concurrency)
+    bench|bench-f32|bench-best-first|bench-no-corpus|bench-concurrency|bench-concurrency-7b)
       ds=${ADED_DATASTORE:-$work/python.aded}  # ADED_DATASTORE: another datastore, such as the embedded one
       [ -f "$ds" ] || { echo "no $ds: run the datastore step first" >&2; exit 1; }
     ;;&
@@ -119,6 +119,16 @@ for step in $steps; do
         --modes ${ADED_BENCH_MODES:-ar,pld,aded} --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
         ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency.json" 2>&1 \
         | tee "$out/bench-concurrency.txt"
+      ;;
+    bench-concurrency-7b)
+      # the same on the 7B shape with random weights (random-llama.py, code-15m's tokenizer): a pass that reads 13 GB
+      # of weights, where batching pays most; 64 new tokens, the text being meaningless
+      [ -f "$work/random-7b/model.safetensors" ] \
+        || python3 "$root/aded-examples/gpu/random-llama.py" "$model" "$work/random-7b" | tee "$out/random-7b.txt"
+      "${aded[@]}" bench --device gpu --model "$work/random-7b" --datastore "$ds" --prompts "$prompts" \
+        --modes ${ADED_BENCH_MODES:-ar,aded} --max-new-tokens 64 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
+        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency-7b.json" 2>&1 \
+        | tee "$out/bench-concurrency-7b.txt"
       ;;
     forward)
       # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
