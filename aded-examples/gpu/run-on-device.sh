@@ -7,7 +7,7 @@
 #                                      [bench-concurrency-7b] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY, ADED_PASS_NODES:
-#   bench-concurrency's modes, levels and --max-pass-nodes
+#   bench-concurrency's modes, levels and --max-pass-nodes (bench-concurrency-7b's too, and ADED_LIMIT its prompts)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
@@ -126,7 +126,7 @@ for step in $steps; do
       [ -f "$work/random-7b/model.safetensors" ] \
         || python3 "$root/aded-examples/gpu/random-llama.py" "$model" "$work/random-7b" | tee "$out/random-7b.txt"
       "${aded[@]}" bench --device gpu --model "$work/random-7b" --datastore "$ds" --prompts "$prompts" \
-        --modes ${ADED_BENCH_MODES:-ar,aded} --max-new-tokens 64 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
+        ${ADED_LIMIT:+--limit $ADED_LIMIT} --modes ${ADED_BENCH_MODES:-ar,aded} --max-new-tokens 64 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
         ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency-7b.json" 2>&1 \
         | tee "$out/bench-concurrency-7b.txt"
       ;;
