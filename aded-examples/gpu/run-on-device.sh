@@ -110,8 +110,12 @@ for step in $steps; do
       ;;
     batch-forward)
       # one pass over B sequences of 1 and 16 nodes against one sequence's, 7B shape and code-15m
-      "${java[@]}" dev.aded.verify.bench.BatchBench random7b gpu 512 1,4,16,64 1,16 2>&1 | tee "$out/batch-7b.txt"
-      "${java[@]}" dev.aded.verify.bench.BatchBench "$model" gpu 512 1,4,16,64 1,16 2>&1 | tee "$out/batch-15m.txt"
+      # (ADED_BATCH_SHAPES: context, batches and nodes; ADED_BATCH_MODELS: "7b", "15m" or both)
+      shapes=${ADED_BATCH_SHAPES:-512 1,4,16,64 1,16}
+      case ${ADED_BATCH_MODELS:-7b 15m} in *7b*)
+        "${java[@]}" dev.aded.verify.bench.BatchBench random7b gpu $shapes 2>&1 | tee "$out/batch-7b.txt" ;; esac
+      case ${ADED_BATCH_MODELS:-7b 15m} in *15m*)
+        "${java[@]}" dev.aded.verify.bench.BatchBench "$model" gpu $shapes 2>&1 | tee "$out/batch-15m.txt" ;; esac
       ;;
     bench-concurrency)
       # N concurrent streams over the dev prompts, each mode against its own single-stream run
