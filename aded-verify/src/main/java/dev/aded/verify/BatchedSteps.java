@@ -2,6 +2,7 @@ package dev.aded.verify;
 
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -13,16 +14,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One forward pass over the trees of several sessions of a batch ({@link KvSlots}): each sequence's nodes sit at
  * their own positions, write their keys and values into their own slot, and attend to their own past and to
- * their ancestors in their own tree. Sequences are padded to one node count, so the pass is B sequences of
- * {@code nodes} nodes; each attends to {@code past} keys gathered from its slot (closed past its length) followed
- * by its tree's rows (the tree's own mask). Eager on the CPU; on a GPU with the graph helper, replayed as CUDA graphs
- * bucketed by (sequences, nodes, past keys), as vLLM captures decode per batch size.
+ * their ancestors in their own tree. Row-wise operations (projections, MLP, head: nearly all the arithmetic) run over
+ * the pass's rows; attention runs over every slot of the cache at once, read in place as one strided batch
+ * ([kv heads, slots, keys, head dim], a view: no keys are copied), each slot's queries being its sequence's nodes or,
+ * for a slot outside the pass, any rows, masked and left unread. Reading idle slots costs bandwidth where the pass
+ * holds few of them; gathering the keys of the pass's sequences instead copied them on every layer, which cost a
+ * 7B-shape pass of 16 sequences three times one sequence's. Eager on the CPU; on a GPU with the graph helper,
+ * replayed as CUDA graphs bucketed by (sequences, nodes, keys), as vLLM captures decode per batch size.
  *
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
- * last commits [B·2·M] (graphs only), rows to attend [B·(P + N)], past lengths [B], tree masks [B·N·N], where
- * R = B·N rows. Padding nodes (and padding sequences of a graph bucket) write to the spare row and attend to
- * themselves only. The eager pass packs its rows instead ({@link LlamaModel.Packing}): R is the real nodes alone,
- * and two more index lists map them to the attention's B·N rows [B·N] and back [R].
+ * last commits [B·2·M] (graphs only), each slot's past length [S + 1], the pass row of each slot's attention rows
+ * [(S + 1)·N], the attention row of each pass row [R], each sequence's slot [B], the attention column of each of its
+ * tree's columns [B·N], the tree rows [N], the tree masks [B·N·N]. Attention has N rows and K keys per slot;
+ * S slots and the spare slot, whose first row padding nodes write to. A graph's R is B·N, padding sequences included;
+ * the eager pass packs its rows (R is the real nodes alone).
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -52,18 +57,18 @@ final class BatchedSteps implements AutoCloseable {
     /** Verifies {@code trees[i]} on {@code sessions[i]} for i below {@code count}, all in one pass. */
     void forward(LlamaSession[] sessions, DraftTree[] trees, int count) {
         int maxNodes = 1;
-        int maxPast = 1;
+        int maxKeys = 1;
         for (int i = 0; i < count; i++) {
             sessions[i].requireRoom(trees[i].size());
             maxNodes = Math.max(maxNodes, trees[i].size());
-            maxPast = Math.max(maxPast, sessions[i].cachedLength());
+            maxKeys = Math.max(maxKeys, sessions[i].cachedLength() + trees[i].size());
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
         Layout layout = graphed
                 ? new Layout(batchBucket(count), GraphedSteps.ceilPow2(maxNodes),
-                        Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast))),
-                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes), RowMoves.MAX)
-                : packed(trees, count, maxNodes, maxPast);
+                        Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys))),
+                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes), RowMoves.MAX, slots.slots + 1)
+                : packed(trees, count, maxNodes, maxKeys);
         PtNDArray logits = null;
         Pass pass = null;
         int handed = 0;
@@ -75,7 +80,7 @@ final class BatchedSteps implements AutoCloseable {
                 }
                 logits = replay(encode(sessions, trees, count, layout), layout);
                 if (logits == null) {
-                    layout = packed(trees, count, maxNodes, maxPast);
+                    layout = packed(trees, count, maxNodes, maxKeys);
                 } else {
                     for (int i = 0; i < count; i++) {
                         sessions[i].moves.clear();
@@ -128,19 +133,20 @@ final class BatchedSteps implements AutoCloseable {
     }
 
     /**
-     * A pass's shape: B sequences of {@code nodes} nodes attending to {@code past} keys of their own and their tree;
-     * {@code rows} rows through the row-wise operations, B·nodes, or the real nodes alone when {@code packed};
-     * {@code moves} row moves of each sequence's last commit (see {@link RowMoves}), none in an eager pass.
+     * A pass's shape: B sequences of up to {@code nodes} nodes, attention over {@code keys} keys of each of
+     * {@code slots} slots (the spare one included); {@code rows} rows through the row-wise operations, B·nodes, or the
+     * real nodes alone when {@code packed}; {@code moves} row moves of each sequence's last commit (see
+     * {@link RowMoves}), none in an eager pass.
      */
-    private record Layout(int b, int nodes, int past, boolean packed, int rows, int moves) {
+    private record Layout(int b, int nodes, int keys, boolean packed, int rows, int moves, int slots) {
         /** The graph bucket of this shape. */
         long key() {
-            return ((long) b << 40) | ((long) nodes << 24) | past;
+            return ((long) b << 40) | ((long) nodes << 24) | keys;
         }
 
-        /** Keys each sequence attends to: its past, then its tree's rows. */
-        int keys() {
-            return past + nodes;
+        /** Attention rows: {@code nodes} per slot. */
+        int attentionRows() {
+            return slots * nodes;
         }
 
         /** Where the input's parts start (the class comment lists them), for a model of {@code heads} q/k/v heads. */
@@ -152,37 +158,49 @@ final class BatchedSteps implements AutoCloseable {
             return writeAt(heads) + rows;
         }
 
-        int keysAt(int heads) {
+        int lengthsAt(int heads) {
             return movesAt(heads) + 2 * b * moves;
         }
 
-        int pastAt(int heads) {
-            return keysAt(heads) + b * keys();
+        int toSlotsAt(int heads) {
+            return lengthsAt(heads) + slots;
+        }
+
+        int fromSlotsAt(int heads) {
+            return toSlotsAt(heads) + attentionRows();
+        }
+
+        int treeSlotsAt(int heads) {
+            return fromSlotsAt(heads) + rows;
+        }
+
+        int treeColumnsAt(int heads) {
+            return treeSlotsAt(heads) + b;
+        }
+
+        int treeRowsAt(int heads) {
+            return treeColumnsAt(heads) + b * nodes;
         }
 
         int treeAt(int heads) {
-            return pastAt(heads) + b;
-        }
-
-        int padAt(int heads) {
-            return treeAt(heads) + b * nodes * nodes;
+            return treeRowsAt(heads) + nodes;
         }
 
         int size(int heads) {
-            return packed ? padAt(heads) + b * nodes + rows : padAt(heads);
+            return treeAt(heads) + b * nodes * nodes;
         }
     }
 
     /**
-     * The eager pass's shape: no more sequences, nodes or keys than the batch has, and its nodes packed when its trees
-     * differ in size (packing costs two gathers a layer, for nothing when there is no padding to leave out).
+     * The eager pass's shape: no more sequences, nodes or keys than the batch has, its rows the real nodes alone
+     * (the attention's slot layout gathers them anyway).
      */
-    private static Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast) {
+    private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxKeys) {
         int rows = 0;
         for (int i = 0; i < count; i++) {
             rows += trees[i].size();
         }
-        return new Layout(count, maxNodes, maxPast, rows < count * maxNodes, rows, 0);
+        return new Layout(count, maxNodes, maxKeys, true, rows, 0, slots.slots + 1);
     }
 
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
@@ -212,15 +230,16 @@ final class BatchedSteps implements AutoCloseable {
         int heads = c.numHeads() + 2 * c.numKvHeads();
         int b = l.b;
         int nodes = l.nodes;
-        int past = l.past;
         int n = l.rows;
-        int keys = l.keys();
         int writeAt = l.writeAt(heads);
         int movesAt = l.movesAt(heads);
-        int keysAt = l.keysAt(heads);
-        int pastAt = l.pastAt(heads);
+        int lengthsAt = l.lengthsAt(heads);
+        int toSlotsAt = l.toSlotsAt(heads);
+        int fromSlotsAt = l.fromSlotsAt(heads);
+        int treeSlotsAt = l.treeSlotsAt(heads);
+        int treeColumnsAt = l.treeColumnsAt(heads);
+        int treeRowsAt = l.treeRowsAt(heads);
         int treeAt = l.treeAt(heads);
-        int padAt = l.padAt(heads);
         int size = l.size(heads);
         if (input.length < size) {
             input = new float[size];
@@ -232,43 +251,49 @@ final class BatchedSteps implements AutoCloseable {
             ids = new int[nodes];
             depths = new int[nodes];
         }
-        Arrays.fill(input, treeAt, padAt, Float.NEGATIVE_INFINITY);
+        int spareSlot = slots.slots;
+        // A slot outside the pass opens its first key, so that its rows' softmax has something to weigh; their
+        // queries are any row's (row 0), and nothing reads their output.
+        Arrays.fill(input, lengthsAt, lengthsAt + l.slots, 1f);
+        Arrays.fill(input, toSlotsAt, toSlotsAt + l.attentionRows(), 0f);
+        Arrays.fill(input, treeAt, size, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < nodes; i++) {
+            input[treeRowsAt + i] = i;
+        }
         int first = 0; // the sequence's first row
         for (int s = 0; s < b; s++) {
             boolean real = s < count;
             DraftTree tree = real ? trees[s] : null;
             int size0 = real ? tree.size() : 0;
             int cached = real ? sessions[s].cachedLength() : 0;
-            int base = real ? sessions[s].slot() * slots.slotRows : 0;
+            int slot = real ? sessions[s].slot() : spareSlot;
+            int base = slot * slots.slotRows;
             int rowsOfIt = l.packed ? size0 : nodes;
             if (real) {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
                 LlamaSession.writeTreeMask(tree, input, treeAt + s * nodes * nodes, nodes);
+                input[lengthsAt + slot] = cached;
             }
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
-            int keyRow = keysAt + s * keys;
-            for (int j = 0; j < past; j++) {
-                input[keyRow + j] = real ? base + j : slots.spareRow;
-            }
+            input[treeSlotsAt + s] = slot;
             for (int i = 0; i < nodes; i++) {
-                int row = i < size0 ? base + cached + i : slots.spareRow;
-                if (i < rowsOfIt) {
-                    input[writeAt + first + i] = row;
-                }
-                input[keyRow + past + i] = row;
+                // Columns past the keys (only padding columns reach them, closed anyway) go to the mask's spare
+                // last column, which attention leaves out.
+                input[treeColumnsAt + s * nodes + i] = Math.min(cached + i, l.keys);
                 if (i >= size0) {
-                    input[treeAt + (s * nodes + i) * nodes + i] = 0f; // a padding node sees itself only
+                    // A padding node writes to the spare row and sees its tree's root only (the spare slot's
+                    // sequences: its first key).
+                    input[treeAt + (s * nodes + i) * nodes] = 0f;
                 }
-                if (l.packed) {
-                    // A padding row of the attention takes the sequence's first node: any real row will do.
-                    input[padAt + s * nodes + i] = first + (i < size0 ? i : 0);
-                    if (i < size0) {
-                        input[padAt + b * nodes + first + i] = s * nodes + i;
-                    }
+                if (i < rowsOfIt) {
+                    input[writeAt + first + i] = i < size0 ? base + cached + i : slots.spareRow;
+                    input[fromSlotsAt + first + i] = slot * nodes + i;
+                }
+                if (real) {
+                    input[toSlotsAt + slot * nodes + i] = first + (i < rowsOfIt ? i : 0);
                 }
             }
-            input[pastAt + s] = cached;
             if (l.moves > 0) {
                 int at = movesAt + 2 * s * l.moves;
                 if (real) {
@@ -294,29 +319,42 @@ final class BatchedSteps implements AutoCloseable {
         PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, l.writeAt(heads), device), new long[] {n, heads});
         PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.movesAt(heads), device);
         if (l.moves > 0) {
-            slots.kv.move(LlamaSession.asIds(all, l.movesAt(heads), l.keysAt(heads), device), l.b, l.moves,
+            slots.kv.move(LlamaSession.asIds(all, l.movesAt(heads), l.lengthsAt(heads), device), l.b, l.moves,
                     (PtNDManager) scope);
         }
-        PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.pastAt(heads), device),
-                new long[] {1, (long) l.b * l.keys()});
-        PtNDArray headRows = Torch.reshape(Torch.add(keyRows, slots.headOffsets), new long[] {-1});
-        PtNDArray lengths = LlamaSession.asIds(all, l.pastAt(heads), l.treeAt(heads), device);
-        long treeAt = l.treeAt(heads);
-        long padAt = l.padAt(heads);
-        PtNDArray tree = Torch.reshape(Torch.to(Torch.slice(all, 0, treeAt, padAt), model.dtype, device),
-                new long[] {l.b, l.nodes, l.nodes});
-        PtNDArray pastMask = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.past); // [B, P]
-        pastMask = Torch.tile(Torch.reshape(pastMask, new long[] {l.b, 1, l.past}), new long[] {1, l.nodes, 1});
-        PtNDArray mask = Torch.cat(new PtNDArray[] {pastMask, tree}, 2); // [B, N, P + N]
-        LlamaModel.Packing packing = null;
-        if (l.packed) {
-            long padded = (long) l.b * l.nodes;
-            packing = new LlamaModel.Packing(LlamaSession.asIds(all, padAt, padAt + padded, device),
-                    LlamaSession.asIds(all, padAt + padded, padAt + padded + n, device), (int) padded);
-        }
-        PtNDArray logits = model.pass(tokens, rope, mask, slots.kv, LlamaModel.CacheWrite.rows(writeRows),
-                LlamaModel.Keys.gathered(headRows, l.b, l.keys(), slots.spareRow + 1, c, packing), (int) n, true);
+        PtNDArray lengths = LlamaSession.asIds(all, l.lengthsAt(heads), l.toSlotsAt(heads), device);
+        LlamaModel.Packing toSlots = new LlamaModel.Packing(
+                LlamaSession.asIds(all, l.toSlotsAt(heads), l.fromSlotsAt(heads), device),
+                LlamaSession.asIds(all, l.fromSlotsAt(heads), l.treeSlotsAt(heads), device), l.attentionRows());
+        PtNDArray logits = model.pass(tokens, rope, mask(all, l, lengths, heads), slots.kv,
+                LlamaModel.CacheWrite.rows(writeRows), LlamaModel.Keys.slots(l.slots, slots.slotRows, l.keys, c,
+                        toSlots), (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
+    }
+
+    /**
+     * The attention's additive mask [S + 1, N, K]: each slot's past open (its first key for a slot outside the
+     * pass), then each sequence's tree mask put at its slot's rows and its tree's columns, in one indexed write. The
+     * mask is one column wider than the keys until then, so that columns past them have somewhere to go.
+     */
+    private PtNDArray mask(PtNDArray all, Layout l, PtNDArray lengths, int heads) {
+        ai.djl.Device device = model.device;
+        PtNDArray past = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.keys + 1L); // [S+1, K+1]
+        PtNDArray mask = Torch.tile(Torch.reshape(past, new long[] {l.slots, 1, l.keys + 1L}),
+                new long[] {1, l.nodes, 1});
+        PtNDArray treeSlots = Torch.reshape(
+                LlamaSession.asIds(all, l.treeSlotsAt(heads), l.treeColumnsAt(heads), device),
+                new long[] {l.b, 1, 1});
+        PtNDArray treeColumns = Torch.reshape(
+                LlamaSession.asIds(all, l.treeColumnsAt(heads), l.treeRowsAt(heads), device),
+                new long[] {l.b, 1, l.nodes});
+        PtNDArray treeRows = Torch.reshape(LlamaSession.asIds(all, l.treeRowsAt(heads), l.treeAt(heads), device),
+                new long[] {1, l.nodes, 1});
+        PtNDArray tree = Torch.reshape(
+                Torch.to(Torch.slice(all, 0, l.treeAt(heads), l.size(heads)), model.dtype, device),
+                new long[] {l.b, l.nodes, l.nodes});
+        Torch.put(mask, new NDIndex("{}, {}, {}", treeSlots, treeRows, treeColumns), tree);
+        return Torch.slice(mask, 2, 0, l.keys);
     }
 
     /**

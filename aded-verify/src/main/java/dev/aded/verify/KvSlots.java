@@ -8,25 +8,24 @@ import dev.aded.core.DeviceMemoryException;
 import java.util.BitSet;
 
 /**
- * The KV caches of a batching model: one cache of {@code slots × slotRows} rows plus a spare last row that padding
- * nodes write to, and a session per slot. One block, so that one pass can gather the keys of any set of sessions
- * (vLLM pages its cache into blocks for the same reason; fixed slots as long as a session may grow trade memory for
- * never moving a sequence). A session is admitted by taking a free slot; the generator's admission queue makes
- * callers wait for one.
+ * The KV caches of a batching model: one cache of {@code slots + 1} slots of {@code slotRows} rows, a session per
+ * slot and a spare last slot that padding nodes write to. One block of equal slots, so that one pass reads the keys
+ * of every session in place, as one strided batch (vLLM pages its cache into blocks and reads them with a kernel of
+ * its own; fixed slots as long as a session may grow trade memory for never moving a sequence). A session is
+ * admitted by taking a free slot; the generator's admission queue makes callers wait for one.
  */
 final class KvSlots implements AutoCloseable {
     final KvCache kv;
     final int slots;
     final int slotRows;
-    /** The spare row: padding nodes write here, and nothing real reads it. */
+    /** The spare slot's first row: padding nodes write here, and nothing real reads it. */
     final int spareRow;
     /**
-     * [slotRows + 1, slotRows] additive masks by length: row c opens the first c keys of a slot, closes the rest, so
-     * that one gather gives each sequence of a batch its own past.
+     * [slotRows + 1, slotRows + 1] additive masks by length: row c opens the first c keys of a slot, closes the
+     * rest, so that one lookup gives each slot of a batch its own past (the last column, never open, takes what
+     * falls past a pass's keys).
      */
     final PtNDArray pastMasks;
-    /** [2·kvHeads, 1] int64: where each head's rows start in a layer's cache seen as one matrix of head rows. */
-    final PtNDArray headOffsets;
     private final NDManager manager;
     private final BitSet free = new BitSet();
 
@@ -36,24 +35,19 @@ final class KvSlots implements AutoCloseable {
         this.slotRows = slotRows;
         this.spareRow = slots * slotRows;
         try {
-            this.kv = new KvCache(model, spareRow + 1);
+            this.kv = new KvCache(model, spareRow + slotRows);
         } catch (DeviceMemoryException e) {
             throw new DeviceMemoryException("the KV cache of a batch of " + slots + " slots of " + slotRows
                     + " tokens: " + e.getMessage() + "; run fewer generations at once (concurrency, --parallel)", e);
         }
         this.manager = kv.manager.newSubManager();
         try {
-            float[] masks = new float[(slotRows + 1) * slotRows];
+            int width = slotRows + 1;
+            float[] masks = new float[width * width];
             for (int c = 0; c <= slotRows; c++) {
-                java.util.Arrays.fill(masks, c * slotRows + c, (c + 1) * slotRows, Float.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(masks, c * width + c, (c + 1) * width, Float.NEGATIVE_INFINITY);
             }
-            this.pastMasks = (PtNDArray) manager.create(masks, new Shape(slotRows + 1, slotRows))
-                    .toType(model.dtype, false);
-            long[] offsets = new long[2 * model.config.numKvHeads()];
-            for (int h = 0; h < offsets.length; h++) {
-                offsets[h] = (long) h * (spareRow + 1);
-            }
-            this.headOffsets = (PtNDArray) manager.create(offsets, new Shape(offsets.length, 1));
+            this.pastMasks = (PtNDArray) manager.create(masks, new Shape(width, width)).toType(model.dtype, false);
         } catch (EngineException e) {
             kv.close();
             throw DeviceMemory.translate(e, "the past masks of a batch of " + slotRows + "-token slots",

@@ -391,49 +391,42 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * B sequences anywhere in the cache: for each kv head h and key j of sequence b, the row
-         * {@code h·rows + row(b, j)} of the layer's cache seen as {@code [2·kvHeads·rows, headDim]} (int64, on the
-         * device, made once per pass for all layers). Sequences of a batch live in different parts of one cache, so
-         * their keys cannot be one view; gathering whole head rows is an embedding lookup, the fastest gather.
+         * Every slot of a batch's cache ({@link KvSlots}), each slot's first {@code keys} rows, read in place: the
+         * layer's cache {@code [2·kvHeads, slots·slotRows, headDim]} seen as {@code [2·kvHeads, slots, slotRows,
+         * headDim]} and cut to {@code keys}, a view whose (head, slot) dimensions fold into one batch stride, so
+         * that the attention's batched matmuls read the keys where they are. {@code toSlots} maps the pass's rows
+         * to the slots' attention rows and back.
          */
-        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
-            return gathered(headRows, sequences, perSequence, cacheRows, c, null);
-        }
-
-        /** {@link #gathered}, the pass's rows packed: see {@link Packing}. */
-        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c,
-                Packing packing) {
-            long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
-            long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
+        static Keys slots(int slots, int slotRows, int keys, LlamaConfig c, Packing toSlots) {
+            long[] shape = {2L * c.numKvHeads(), slots, slotRows, c.headDim()};
             return new Keys() {
                 @Override
                 public int sequences() {
-                    return sequences;
+                    return slots;
                 }
 
                 @Override
                 public Packing packing() {
-                    return packing;
+                    return toSlots;
                 }
 
                 @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    PtNDArray flat = Torch.reshape(layerCache, table);
-                    flat.attach(scope);
-                    return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
+                    PtNDArray all = Torch.reshape(layerCache, shape);
+                    all.attach(scope);
+                    return Torch.slice(all, 2, 0, keys);
                 }
             };
         }
     }
 
     /**
-     * A batch's nodes packed, one row per real node, for every row-wise operation (the projections, the MLP, the head:
-     * nearly all the arithmetic), and padded to B sequences of equal length for attention only. On the CPU the
-     * arithmetic is the time, and a batch's trees differ in size; a CUDA graph needs fixed shapes and pads throughout.
+     * How a pass's rows (one per node, for every row-wise operation: the projections, the MLP, the head, nearly
+     * all the arithmetic) map to the attention's rows, B sequences of equal length.
      *
-     * @param padded for each of the attention's rows, the packed row it takes (padding rows take any)
-     * @param packed for each packed row, its row in the attention's layout
-     * @param paddedRows the attention's rows, B times the longest tree
+     * @param padded for each of the attention's rows, the pass's row it takes (rows of no node take any)
+     * @param packed for each of the pass's rows, its row in the attention's layout
+     * @param paddedRows the attention's rows
      */
     record Packing(PtNDArray padded, PtNDArray packed, int paddedRows) {
         /** Packed queries [n, heads, D] → the attention's rows [paddedRows, heads, D]. */
