@@ -15,19 +15,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One forward pass over the trees of several sessions of a batch ({@link KvSlots}): each sequence's nodes sit at
  * their own positions, write their keys and values into their own slot, and attend to their own past and to
  * their ancestors in their own tree. Row-wise operations (projections, MLP, head: nearly all the arithmetic) run over
- * the pass's rows; attention runs over every slot of the cache at once, read in place as one strided batch
- * ([kv heads, slots, keys, head dim], a view: no keys are copied), each slot's queries being its sequence's nodes or,
- * for a slot outside the pass, any rows, masked and left unread. Reading idle slots costs bandwidth where the pass
- * holds few of them; gathering the keys of the pass's sequences instead copied them on every layer, which cost a
- * 7B-shape pass of 16 sequences three times one sequence's. Eager on the CPU; on a GPU with the graph helper,
- * replayed as CUDA graphs bucketed by (sequences, nodes, keys), as vLLM captures decode per batch size.
+ * the pass's rows; attention reads the keys one of two ways. When the pass holds a good share of the slots, it runs
+ * over every slot at once, read in place as one strided batch ([kv heads, slots, keys, head dim], a view), each
+ * slot's queries being its sequence's nodes or, for a slot outside the pass, any rows, masked and left unread. When
+ * the pass holds few, it gathers their keys, B sequences of past and tree, on every layer: a copy, which cost a
+ * 7B-shape pass of 16 sequences three times one sequence's, but no reads of idle slots. Eager on the CPU; on a GPU
+ * with the graph helper, replayed as CUDA graphs bucketed by (sequences, nodes, keys, way), as vLLM captures decode
+ * per batch size.
  *
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
- * last commits [B·2·M] (graphs only), each slot's past length [S + 1], the pass row of each slot's attention rows
- * [(S + 1)·N], the attention row of each pass row [R], each sequence's slot [B], the attention column of each of its
- * tree's columns [B·N], the tree rows [N], the tree masks [B·N·N]. Attention has N rows and K keys per slot;
- * S slots and the spare slot, whose first row padding nodes write to. A graph's R is B·N, padding sequences included;
- * the eager pass packs its rows (R is the real nodes alone).
+ * last commits [B·2·M] (graphs only), the cache rows each sequence attends to [B·K] (gathered only), each attention
+ * sequence's past length [A], each tree's attention sequence [B], the attention column of each of its columns
+ * [B·N], the tree rows [N], the tree masks [B·N·N], then, where the pass's rows are not the attention's (in place,
+ * or packed), the pass row of each attention row [A·N] and the attention row of each pass row [R]. Attention has A
+ * sequences of N rows and K keys: in place, S slots and the spare slot (whose first row padding nodes write to),
+ * each slot's first K rows; gathered, the B sequences, each a past of P keys and its tree's N rows. A graph's R is
+ * B·N, padding sequences included; the eager pass packs its rows (R is the real nodes alone).
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -57,18 +60,17 @@ final class BatchedSteps implements AutoCloseable {
     /** Verifies {@code trees[i]} on {@code sessions[i]} for i below {@code count}, all in one pass. */
     void forward(LlamaSession[] sessions, DraftTree[] trees, int count) {
         int maxNodes = 1;
+        int maxPast = 1;
         int maxKeys = 1;
         for (int i = 0; i < count; i++) {
             sessions[i].requireRoom(trees[i].size());
             maxNodes = Math.max(maxNodes, trees[i].size());
+            maxPast = Math.max(maxPast, sessions[i].cachedLength());
             maxKeys = Math.max(maxKeys, sessions[i].cachedLength() + trees[i].size());
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
-        Layout layout = graphed
-                ? new Layout(batchBucket(count), GraphedSteps.ceilPow2(maxNodes),
-                        Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys))),
-                        false, batchBucket(count) * GraphedSteps.ceilPow2(maxNodes), RowMoves.MAX, slots.slots + 1)
-                : packed(trees, count, maxNodes, maxKeys);
+        Layout layout = graphed ? graphLayout(count, maxNodes, maxPast, maxKeys) : packed(trees, count, maxNodes,
+                maxPast, maxKeys);
         PtNDArray logits = null;
         Pass pass = null;
         int handed = 0;
@@ -80,7 +82,7 @@ final class BatchedSteps implements AutoCloseable {
                 }
                 logits = replay(encode(sessions, trees, count, layout), layout);
                 if (logits == null) {
-                    layout = packed(trees, count, maxNodes, maxKeys);
+                    layout = packed(trees, count, maxNodes, maxPast, maxKeys);
                 } else {
                     for (int i = 0; i < count; i++) {
                         sessions[i].moves.clear();
@@ -133,20 +135,35 @@ final class BatchedSteps implements AutoCloseable {
     }
 
     /**
-     * A pass's shape: B sequences of up to {@code nodes} nodes, attention over {@code keys} keys of each of
-     * {@code slots} slots (the spare one included); {@code rows} rows through the row-wise operations, B·nodes, or the
-     * real nodes alone when {@code packed}; {@code moves} row moves of each sequence's last commit (see
-     * {@link RowMoves}), none in an eager pass.
+     * Whether a pass of {@code count} sequences reads every slot in place rather than gathering its own keys: when
+     * it holds a quarter of the slots or more. A gather moves each key three times (read, write, read again) and ran
+     * at about a quarter of the GPU's bandwidth (0.9 ms a 7B-shape sequence at 512 tokens against the 0.2 ms its
+     * bytes take), while reading in place takes every slot's keys once, the idle slots' included.
      */
-    private record Layout(int b, int nodes, int keys, boolean packed, int rows, int moves, int slots) {
+    private boolean inPlace(int count) {
+        return 4 * count >= slots.slots + 1;
+    }
+
+    /**
+     * A pass's shape: B sequences of up to {@code nodes} nodes; attention over A sequences ({@code attention}) of
+     * {@code keys} keys, the first {@code past} of them a gathered sequence's past (0 in place); {@code rows} rows
+     * through the row-wise operations, B·nodes, or the real nodes alone when {@code packed}; {@code moves} row moves
+     * of each sequence's last commit (see {@link RowMoves}), none in an eager pass.
+     */
+    private record Layout(boolean inPlace, int b, int nodes, int past, int keys, boolean packed, int rows, int moves,
+            int attention) {
         /** The graph bucket of this shape. */
         long key() {
-            return ((long) b << 40) | ((long) nodes << 24) | keys;
+            return (inPlace ? 1L << 62 : 0) | ((long) b << 40) | ((long) nodes << 24) | keys;
         }
 
-        /** Attention rows: {@code nodes} per slot. */
+        /** Whether the pass's rows map to the attention's through index lists, not one to one. */
+        boolean mapped() {
+            return inPlace || packed;
+        }
+
         int attentionRows() {
-            return slots * nodes;
+            return attention * nodes;
         }
 
         /** Where the input's parts start (the class comment lists them), for a model of {@code heads} q/k/v heads. */
@@ -158,24 +175,20 @@ final class BatchedSteps implements AutoCloseable {
             return writeAt(heads) + rows;
         }
 
-        int lengthsAt(int heads) {
+        int keysAt(int heads) {
             return movesAt(heads) + 2 * b * moves;
         }
 
-        int toSlotsAt(int heads) {
-            return lengthsAt(heads) + slots;
+        int lengthsAt(int heads) {
+            return keysAt(heads) + (inPlace ? 0 : b * keys);
         }
 
-        int fromSlotsAt(int heads) {
-            return toSlotsAt(heads) + attentionRows();
-        }
-
-        int treeSlotsAt(int heads) {
-            return fromSlotsAt(heads) + rows;
+        int treeSequencesAt(int heads) {
+            return lengthsAt(heads) + attention;
         }
 
         int treeColumnsAt(int heads) {
-            return treeSlotsAt(heads) + b;
+            return treeSequencesAt(heads) + b;
         }
 
         int treeRowsAt(int heads) {
@@ -186,21 +199,39 @@ final class BatchedSteps implements AutoCloseable {
             return treeRowsAt(heads) + nodes;
         }
 
-        int size(int heads) {
+        int toAttentionAt(int heads) {
             return treeAt(heads) + b * nodes * nodes;
+        }
+
+        int fromAttentionAt(int heads) {
+            return toAttentionAt(heads) + attentionRows();
+        }
+
+        int size(int heads) {
+            return mapped() ? fromAttentionAt(heads) + rows : toAttentionAt(heads);
         }
     }
 
-    /**
-     * The eager pass's shape: no more sequences, nodes or keys than the batch has, its rows the real nodes alone
-     * (the attention's slot layout gathers them anyway).
-     */
-    private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxKeys) {
+    /** A graph bucket's shape: sequences, nodes and keys rounded up, so that few shapes need a capture each. */
+    private Layout graphLayout(int count, int maxNodes, int maxPast, int maxKeys) {
+        int b = batchBucket(count);
+        int nodes = GraphedSteps.ceilPow2(maxNodes);
+        if (inPlace(count)) {
+            int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
+            return new Layout(true, b, nodes, 0, keys, false, b * nodes, RowMoves.MAX, slots.slots + 1);
+        }
+        int past = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)));
+        return new Layout(false, b, nodes, past, past + nodes, false, b * nodes, RowMoves.MAX, b);
+    }
+
+    /** The eager pass's shape: no more sequences, nodes or keys than the batch has, its rows the real nodes alone. */
+    private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int rows = 0;
         for (int i = 0; i < count; i++) {
             rows += trees[i].size();
         }
-        return new Layout(count, maxNodes, maxKeys, true, rows, 0, slots.slots + 1);
+        return inPlace(count) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
+                : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, true, rows, 0, count);
     }
 
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
@@ -233,13 +264,14 @@ final class BatchedSteps implements AutoCloseable {
         int n = l.rows;
         int writeAt = l.writeAt(heads);
         int movesAt = l.movesAt(heads);
+        int keysAt = l.keysAt(heads);
         int lengthsAt = l.lengthsAt(heads);
-        int toSlotsAt = l.toSlotsAt(heads);
-        int fromSlotsAt = l.fromSlotsAt(heads);
-        int treeSlotsAt = l.treeSlotsAt(heads);
+        int treeSequencesAt = l.treeSequencesAt(heads);
         int treeColumnsAt = l.treeColumnsAt(heads);
         int treeRowsAt = l.treeRowsAt(heads);
         int treeAt = l.treeAt(heads);
+        int toAttentionAt = l.toAttentionAt(heads);
+        int fromAttentionAt = l.fromAttentionAt(heads);
         int size = l.size(heads);
         if (input.length < size) {
             input = new float[size];
@@ -251,12 +283,13 @@ final class BatchedSteps implements AutoCloseable {
             ids = new int[nodes];
             depths = new int[nodes];
         }
-        int spareSlot = slots.slots;
-        // A slot outside the pass opens its first key, so that its rows' softmax has something to weigh; their
-        // queries are any row's (row 0), and nothing reads their output.
-        Arrays.fill(input, lengthsAt, lengthsAt + l.slots, 1f);
-        Arrays.fill(input, toSlotsAt, toSlotsAt + l.attentionRows(), 0f);
-        Arrays.fill(input, treeAt, size, Float.NEGATIVE_INFINITY);
+        // In place, a slot outside the pass opens its first key, so that its rows' softmax has something to weigh;
+        // their queries are any row's (row 0), and nothing reads their output.
+        Arrays.fill(input, lengthsAt, lengthsAt + l.attention, 1f);
+        if (l.mapped()) {
+            Arrays.fill(input, toAttentionAt, toAttentionAt + l.attentionRows(), 0f);
+        }
+        Arrays.fill(input, treeAt, treeAt + b * nodes * nodes, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < nodes; i++) {
             input[treeRowsAt + i] = i;
         }
@@ -266,32 +299,41 @@ final class BatchedSteps implements AutoCloseable {
             DraftTree tree = real ? trees[s] : null;
             int size0 = real ? tree.size() : 0;
             int cached = real ? sessions[s].cachedLength() : 0;
-            int slot = real ? sessions[s].slot() : spareSlot;
+            int slot = real ? sessions[s].slot() : slots.slots; // padding sequences: the spare slot
             int base = slot * slots.slotRows;
+            int seq = l.inPlace ? slot : s; // the sequence's attention sequence
+            int treeColumn = l.inPlace ? cached : l.past; // where its tree's keys start among its keys
             int rowsOfIt = l.packed ? size0 : nodes;
             if (real) {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
                 LlamaSession.writeTreeMask(tree, input, treeAt + s * nodes * nodes, nodes);
-                input[lengthsAt + slot] = cached;
             }
+            input[lengthsAt + seq] = cached;
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
-            input[treeSlotsAt + s] = slot;
+            input[treeSequencesAt + s] = seq;
+            for (int j = 0; j < l.past; j++) {
+                input[keysAt + s * l.keys + j] = real ? base + j : slots.spareRow;
+            }
             for (int i = 0; i < nodes; i++) {
-                // Columns past the keys (only padding columns reach them, closed anyway) go to the mask's spare
-                // last column, which attention leaves out.
-                input[treeColumnsAt + s * nodes + i] = Math.min(cached + i, l.keys);
+                int row = i < size0 ? base + cached + i : slots.spareRow;
+                // In place, columns past the keys (padding columns alone reach them, closed anyway) go to the
+                // mask's last column, which attention leaves out.
+                input[treeColumnsAt + s * nodes + i] = Math.min(treeColumn + i, l.keys);
+                if (!l.inPlace) {
+                    input[keysAt + s * l.keys + l.past + i] = row;
+                }
                 if (i >= size0) {
-                    // A padding node writes to the spare row and sees its tree's root only (the spare slot's
-                    // sequences: its first key).
-                    input[treeAt + (s * nodes + i) * nodes] = 0f;
+                    input[treeAt + (s * nodes + i) * nodes] = 0f; // a padding node sees its tree's root only
                 }
                 if (i < rowsOfIt) {
-                    input[writeAt + first + i] = i < size0 ? base + cached + i : slots.spareRow;
-                    input[fromSlotsAt + first + i] = slot * nodes + i;
+                    input[writeAt + first + i] = row;
+                    if (l.mapped()) {
+                        input[fromAttentionAt + first + i] = seq * nodes + i;
+                    }
                 }
-                if (real) {
-                    input[toSlotsAt + slot * nodes + i] = first + (i < rowsOfIt ? i : 0);
+                if (real && l.mapped()) {
+                    input[toAttentionAt + seq * nodes + i] = first + (i < rowsOfIt ? i : 0);
                 }
             }
             if (l.moves > 0) {
@@ -319,41 +361,49 @@ final class BatchedSteps implements AutoCloseable {
         PtNDArray rope = Torch.reshape(LlamaSession.asIds(all, n, l.writeAt(heads), device), new long[] {n, heads});
         PtNDArray writeRows = LlamaSession.asIds(all, l.writeAt(heads), l.movesAt(heads), device);
         if (l.moves > 0) {
-            slots.kv.move(LlamaSession.asIds(all, l.movesAt(heads), l.lengthsAt(heads), device), l.b, l.moves,
+            slots.kv.move(LlamaSession.asIds(all, l.movesAt(heads), l.keysAt(heads), device), l.b, l.moves,
                     (PtNDManager) scope);
         }
-        PtNDArray lengths = LlamaSession.asIds(all, l.lengthsAt(heads), l.toSlotsAt(heads), device);
-        LlamaModel.Packing toSlots = new LlamaModel.Packing(
-                LlamaSession.asIds(all, l.toSlotsAt(heads), l.fromSlotsAt(heads), device),
-                LlamaSession.asIds(all, l.fromSlotsAt(heads), l.treeSlotsAt(heads), device), l.attentionRows());
-        PtNDArray logits = model.pass(tokens, rope, mask(all, l, lengths, heads), slots.kv,
-                LlamaModel.CacheWrite.rows(writeRows), LlamaModel.Keys.slots(l.slots, slots.slotRows, l.keys, c,
-                        toSlots), (int) n, true);
+        LlamaModel.Packing toAttention = !l.mapped() ? null : new LlamaModel.Packing(
+                LlamaSession.asIds(all, l.toAttentionAt(heads), l.fromAttentionAt(heads), device),
+                LlamaSession.asIds(all, l.fromAttentionAt(heads), l.size(heads), device), l.attentionRows());
+        LlamaModel.Keys keys;
+        if (l.inPlace) {
+            keys = LlamaModel.Keys.slots(l.attention, slots.slotRows, l.keys, c, toAttention);
+        } else {
+            PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.lengthsAt(heads), device),
+                    new long[] {1, (long) l.b * l.keys});
+            PtNDArray headRows = Torch.reshape(Torch.add(keyRows, slots.headOffsets), new long[] {-1});
+            keys = LlamaModel.Keys.gathered(headRows, l.b, l.keys, slots.kv.rows, c, toAttention);
+        }
+        PtNDArray logits = model.pass(tokens, rope, mask(all, l, heads), slots.kv,
+                LlamaModel.CacheWrite.rows(writeRows), keys, (int) n, true);
         return new PtNDArray[] {logits, Torch.argmaxLast(logits)};
     }
 
     /**
-     * The attention's additive mask [S + 1, N, K]: each slot's past open (its first key for a slot outside the
-     * pass), then each sequence's tree mask put at its slot's rows and its tree's columns, in one indexed write. The
+     * The attention's additive mask [A, N, K]: each attention sequence's past open (a slot outside the pass: its
+     * first key), then each tree's mask put at its sequence's rows and its tree's columns, in one indexed write. The
      * mask is one column wider than the keys until then, so that columns past them have somewhere to go.
      */
-    private PtNDArray mask(PtNDArray all, Layout l, PtNDArray lengths, int heads) {
+    private PtNDArray mask(PtNDArray all, Layout l, int heads) {
         ai.djl.Device device = model.device;
-        PtNDArray past = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.keys + 1L); // [S+1, K+1]
-        PtNDArray mask = Torch.tile(Torch.reshape(past, new long[] {l.slots, 1, l.keys + 1L}),
+        PtNDArray lengths = LlamaSession.asIds(all, l.lengthsAt(heads), l.treeSequencesAt(heads), device);
+        PtNDArray past = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.keys + 1L); // [A, K + 1]
+        PtNDArray mask = Torch.tile(Torch.reshape(past, new long[] {l.attention, 1, l.keys + 1L}),
                 new long[] {1, l.nodes, 1});
-        PtNDArray treeSlots = Torch.reshape(
-                LlamaSession.asIds(all, l.treeSlotsAt(heads), l.treeColumnsAt(heads), device),
+        PtNDArray sequences = Torch.reshape(
+                LlamaSession.asIds(all, l.treeSequencesAt(heads), l.treeColumnsAt(heads), device),
                 new long[] {l.b, 1, 1});
-        PtNDArray treeColumns = Torch.reshape(
+        PtNDArray columns = Torch.reshape(
                 LlamaSession.asIds(all, l.treeColumnsAt(heads), l.treeRowsAt(heads), device),
                 new long[] {l.b, 1, l.nodes});
-        PtNDArray treeRows = Torch.reshape(LlamaSession.asIds(all, l.treeRowsAt(heads), l.treeAt(heads), device),
+        PtNDArray rows = Torch.reshape(LlamaSession.asIds(all, l.treeRowsAt(heads), l.treeAt(heads), device),
                 new long[] {1, l.nodes, 1});
         PtNDArray tree = Torch.reshape(
-                Torch.to(Torch.slice(all, 0, l.treeAt(heads), l.size(heads)), model.dtype, device),
+                Torch.to(Torch.slice(all, 0, l.treeAt(heads), l.toAttentionAt(heads)), model.dtype, device),
                 new long[] {l.b, l.nodes, l.nodes});
-        Torch.put(mask, new NDIndex("{}, {}, {}", treeSlots, treeRows, treeColumns), tree);
+        Torch.put(mask, new NDIndex("{}, {}, {}", sequences, rows, columns), tree);
         return Torch.slice(mask, 2, 0, l.keys);
     }
 

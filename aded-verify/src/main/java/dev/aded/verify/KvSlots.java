@@ -21,11 +21,13 @@ final class KvSlots implements AutoCloseable {
     /** The spare slot's first row: padding nodes write here, and nothing real reads it. */
     final int spareRow;
     /**
-     * [slotRows + 1, slotRows + 1] additive masks by length: row c opens the first c keys of a slot, closes the
-     * rest, so that one lookup gives each slot of a batch its own past (the last column, never open, takes what
-     * falls past a pass's keys).
+     * [slotRows + 1, 2·slotRows + 1] additive masks by length: row c opens the first c keys, closes the rest, so that
+     * one lookup gives each sequence of a batch its own past; wide enough for a gathered past and its tree, or a
+     * slot and the column past it that takes what falls past a pass's keys.
      */
     final PtNDArray pastMasks;
+    /** [2·kvHeads, 1] int64: where each head's rows start in a layer's cache seen as one matrix of head rows. */
+    final PtNDArray headOffsets;
     private final NDManager manager;
     private final BitSet free = new BitSet();
 
@@ -42,12 +44,18 @@ final class KvSlots implements AutoCloseable {
         }
         this.manager = kv.manager.newSubManager();
         try {
-            int width = slotRows + 1;
-            float[] masks = new float[width * width];
+            int width = 2 * slotRows + 1;
+            float[] masks = new float[(slotRows + 1) * width];
             for (int c = 0; c <= slotRows; c++) {
                 java.util.Arrays.fill(masks, c * width + c, (c + 1) * width, Float.NEGATIVE_INFINITY);
             }
-            this.pastMasks = (PtNDArray) manager.create(masks, new Shape(width, width)).toType(model.dtype, false);
+            this.pastMasks = (PtNDArray) manager.create(masks, new Shape(slotRows + 1, width))
+                    .toType(model.dtype, false);
+            long[] offsets = new long[2 * model.config.numKvHeads()];
+            for (int h = 0; h < offsets.length; h++) {
+                offsets[h] = (long) h * kv.rows;
+            }
+            this.headOffsets = (PtNDArray) manager.create(offsets, new Shape(offsets.length, 1));
         } catch (EngineException e) {
             kv.close();
             throw DeviceMemory.translate(e, "the past masks of a batch of " + slotRows + "-token slots",

@@ -391,6 +391,41 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
+         * B sequences anywhere in the cache: for each kv head h and key j of sequence b, the row
+         * {@code h·rows + row(b, j)} of the layer's cache seen as {@code [2·kvHeads·rows, headDim]} (int64, on the
+         * device, made once per pass for all layers). Sequences of a batch live in different parts of one cache, so
+         * their keys cannot be one view; gathering whole head rows is an embedding lookup, the fastest gather.
+         */
+        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
+            return gathered(headRows, sequences, perSequence, cacheRows, c, null);
+        }
+
+        /** {@link #gathered}, the pass's rows mapped to the attention's: see {@link Packing}. */
+        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c,
+                Packing packing) {
+            long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
+            long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
+            return new Keys() {
+                @Override
+                public int sequences() {
+                    return sequences;
+                }
+
+                @Override
+                public Packing packing() {
+                    return packing;
+                }
+
+                @Override
+                public PtNDArray read(PtNDArray layerCache, NDManager scope) {
+                    PtNDArray flat = Torch.reshape(layerCache, table);
+                    flat.attach(scope);
+                    return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
+                }
+            };
+        }
+
+        /**
          * Every slot of a batch's cache ({@link KvSlots}), each slot's first {@code keys} rows, read in place: the
          * layer's cache {@code [2·kvHeads, slots·slotRows, headDim]} seen as {@code [2·kvHeads, slots, slotRows,
          * headDim]} and cut to {@code keys}, a view whose (head, slot) dimensions fold into one batch stride, so

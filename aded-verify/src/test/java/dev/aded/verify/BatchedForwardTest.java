@@ -20,11 +20,13 @@ import org.junit.jupiter.api.Test;
 /**
  * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
  * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
- * beside the batch; nothing of a pass may outlive the sessions that read it.
+ * beside the batch; nothing of a pass may outlive the sessions that read it. Both ways of reading the keys: in place
+ * (three sessions fill the three slots), and gathered (three sessions of sixteen slots, too few to read them all).
  */
 class BatchedForwardTest {
     private static LlamaModel single;
     private static LlamaModel batching;
+    private static LlamaModel sparse;
     private static int[][] prompts;
 
     @BeforeAll
@@ -32,6 +34,8 @@ class BatchedForwardTest {
         single = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
         batching = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
         batching.batching(3, 160);
+        sparse = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        sparse.batching(16, 160);
         try (Tokenizer t = Tokenizer.load(TreeForwardTest.MODEL)) {
             prompts = new int[][] {
                 t.encode("def binary_search(items, target):\n    lo, hi = 0, len(items) - 1\n"),
@@ -46,13 +50,23 @@ class BatchedForwardTest {
     static void close() {
         single.close();
         batching.close();
+        sparse.close();
     }
 
     @Test
     void treesOfSeveralSessionsInOnePassMatchTheirOwnSessions() {
+        // 3 slots: the fourth session runs outside the batch
+        treesInOnePassMatchTheirOwnSessions(batching, "batching 3 slots", prompts.length);
+    }
+
+    @Test
+    void treesOfAFewSessionsOfManySlotsMatchTheirOwnSessions() {
+        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3);
+    }
+
+    private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count) {
         Random random = new Random(5);
         int[] sizes = {1, 9, 23, 4};
-        int count = prompts.length; // 3 slots: the fourth session runs outside the batch
         ModelSession[] batched = new ModelSession[count];
         ModelSession[] alone = new ModelSession[count];
         DraftTree[] trees = new DraftTree[count];
@@ -65,7 +79,7 @@ class BatchedForwardTest {
                 batched[i].prefill(prompts[i], 0, prompts[i].length - 1);
                 alone[i].prefill(prompts[i], 0, prompts[i].length - 1);
             }
-            assertTrue(batching.stepMode().contains("batching 3 slots"), batching.stepMode());
+            assertTrue(batching.stepMode().contains(mode), batching.stepMode());
             for (int round = 0; round < 3; round++) {
                 for (int i = 0; i < count; i++) {
                     int last = round == 0 ? prompts[i][prompts[i].length - 1] : 11 + round;
