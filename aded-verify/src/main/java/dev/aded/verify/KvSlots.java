@@ -21,9 +21,10 @@ final class KvSlots implements AutoCloseable {
     /** The spare slot's first row: padding nodes write here, and nothing real reads it. */
     final int spareRow;
     /**
-     * [slotRows + 1, 2·slotRows + 1] additive masks by length: row c opens the first c keys, closes the rest, so that
-     * one lookup gives each sequence of a batch its own past; wide enough for a gathered past and its tree, or a
-     * slot and the column past it that takes what falls past a pass's keys.
+     * [slotRows + 1, width] additive masks by length: row c opens the first c keys, closes the rest, so that one
+     * lookup gives each sequence of a batch its own past; wide enough for a gathered past and its tree (a graph's
+     * tree of up to {@link GraphedSteps#MAX_NODES} nodes), or a slot and the column past it that takes what falls
+     * past a pass's keys.
      */
     final PtNDArray pastMasks;
     /** [2·kvHeads, 1] int64: where each head's rows start in a layer's cache seen as one matrix of head rows. */
@@ -44,7 +45,7 @@ final class KvSlots implements AutoCloseable {
         }
         this.manager = kv.manager.newSubManager();
         try {
-            int width = 2 * slotRows + 1;
+            int width = slotRows + Math.max(slotRows, GraphedSteps.MAX_NODES) + 1;
             float[] masks = new float[(slotRows + 1) * width];
             for (int c = 0; c <= slotRows; c++) {
                 java.util.Arrays.fill(masks, c * width + c, (c + 1) * width, Float.NEGATIVE_INFINITY);
