@@ -393,18 +393,39 @@ public final class LlamaModel implements TargetModel {
         /**
          * B sequences anywhere in the cache: for each kv head h and key j of sequence b, the row
          * {@code h·rows + row(b, j)} of the layer's cache seen as {@code [2·kvHeads·rows, headDim]} (int64, on the
-         * device, made once per pass for all layers). Sequences of a batch live in different parts of one cache, so
-         * their keys cannot be one view; gathering whole head rows is an embedding lookup, the fastest gather.
+         * device, made once per pass for all layers). Some of the slots of one cache are no view of it (all of them are:
+         * {@link #slots}); gathering whole head rows is an embedding lookup, the fastest gather.
          */
-        static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c) {
-            return gathered(headRows, sequences, perSequence, cacheRows, c, null);
-        }
-
-        /** {@link #gathered}, the pass's rows mapped to the attention's: see {@link Packing}. */
         static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c,
                 Packing packing) {
             long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
             long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
+            return batch(sequences, packing, (layerCache, scope) -> {
+                PtNDArray flat = Torch.reshape(layerCache, table);
+                flat.attach(scope);
+                return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
+            });
+        }
+
+        /**
+         * Every slot of a batch's cache ({@link KvSlots}), each slot's first {@code keys} rows, read in place: the
+         * layer's cache {@code [2·kvHeads, slots·slotRows, headDim]} seen as {@code [2·kvHeads, slots, slotRows,
+         * headDim]} and cut to {@code keys}, a view whose (head, slot) dimensions fold into one batch stride, so
+         * that the attention's batched matmuls read the keys where they are. {@code toSlots} maps the pass's rows
+         * to the slots' attention rows and back.
+         */
+        static Keys slots(int slots, int slotRows, int keys, LlamaConfig c, Packing toSlots) {
+            long[] shape = {2L * c.numKvHeads(), slots, slotRows, c.headDim()};
+            return batch(slots, toSlots, (layerCache, scope) -> {
+                PtNDArray all = Torch.reshape(layerCache, shape);
+                all.attach(scope);
+                return Torch.slice(all, 2, 0, keys);
+            });
+        }
+
+        /** The keys of a batch of {@code sequences}, its rows mapped by {@code packing} (null: one to one). */
+        private static Keys batch(int sequences, Packing packing,
+                java.util.function.BiFunction<PtNDArray, NDManager, PtNDArray> read) {
             return new Keys() {
                 @Override
                 public int sequences() {
@@ -418,38 +439,7 @@ public final class LlamaModel implements TargetModel {
 
                 @Override
                 public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    PtNDArray flat = Torch.reshape(layerCache, table);
-                    flat.attach(scope);
-                    return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
-                }
-            };
-        }
-
-        /**
-         * Every slot of a batch's cache ({@link KvSlots}), each slot's first {@code keys} rows, read in place: the
-         * layer's cache {@code [2·kvHeads, slots·slotRows, headDim]} seen as {@code [2·kvHeads, slots, slotRows,
-         * headDim]} and cut to {@code keys}, a view whose (head, slot) dimensions fold into one batch stride, so
-         * that the attention's batched matmuls read the keys where they are. {@code toSlots} maps the pass's rows
-         * to the slots' attention rows and back.
-         */
-        static Keys slots(int slots, int slotRows, int keys, LlamaConfig c, Packing toSlots) {
-            long[] shape = {2L * c.numKvHeads(), slots, slotRows, c.headDim()};
-            return new Keys() {
-                @Override
-                public int sequences() {
-                    return slots;
-                }
-
-                @Override
-                public Packing packing() {
-                    return toSlots;
-                }
-
-                @Override
-                public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    PtNDArray all = Torch.reshape(layerCache, shape);
-                    all.attach(scope);
-                    return Torch.slice(all, 2, 0, keys);
+                    return read.apply(layerCache, scope);
                 }
             };
         }
