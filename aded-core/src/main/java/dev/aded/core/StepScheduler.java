@@ -17,9 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited a
  * quarter of the last round (a pass and its acceptances): a generation slow to draft, or whose listener blocks,
- * joins a later pass instead of holding up the others. New generations join after their prefill (continuous
- * batching); finished, cancelled and failed ones leave without disturbing the rest. When a batched pass fails,
- * each of its trees runs again alone, so a failure stays with the generation that caused it.
+ * joins a later pass instead of holding up the others. The wait counts from the device's last release at the
+ * earliest: the steps that queued during a pass would otherwise start the next one the moment it ends, without the
+ * generations it just released, and the two groups would keep taking turns, each pass holding half the trees. New
+ * generations join after their prefill (continuous batching); finished, cancelled and failed ones leave without
+ * disturbing the rest. When a batched pass fails, each of its trees runs again alone, so a failure stays with the
+ * generation that caused it.
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
  * runs the pass for everyone in it. A lone generation thus runs each step on its own thread without a hand-over.
@@ -62,6 +65,11 @@ final class StepScheduler {
      * the others waiting is a share of it.
      */
     private long lastRoundNanos;
+    /**
+     * When the device was last freed: a step's wait counts from then at the earliest, so that the trees released by
+     * that pass, accepting and drafting now, can join the next one rather than find it gone.
+     */
+    private long freedAt;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -206,7 +214,7 @@ final class StepScheduler {
             if (passing || oldest == null) {
                 return MAX_WAIT_NANOS;
             }
-            return Math.max(1, waitNanos() - (System.nanoTime() - oldest.since));
+            return Math.max(1, waitNanos() - (System.nanoTime() - waitedSince(oldest)));
         } finally {
             lock.unlock();
         }
@@ -235,7 +243,12 @@ final class StepScheduler {
         for (Step s : waiting) {
             nodes += s.tree.size();
         }
-        return nodes >= maxNodes || System.nanoTime() - waiting.peek().since >= waitNanos();
+        return nodes >= maxNodes || System.nanoTime() - waitedSince(waiting.peek()) >= waitNanos();
+    }
+
+    /** Since when a step has waited for a pass to start: its queueing, or the device's last release if later. */
+    private long waitedSince(Step step) {
+        return Math.max(step.since, freedAt);
     }
 
     private long waitNanos() {
@@ -347,6 +360,7 @@ final class StepScheduler {
         lock.lock();
         try {
             passing = false;
+            freedAt = System.nanoTime();
             wakeOldest();
         } finally {
             lock.unlock();

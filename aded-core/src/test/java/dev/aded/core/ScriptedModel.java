@@ -19,6 +19,9 @@ final class ScriptedModel implements TargetModel {
     private final int maxContext;
     private final int[] eos;
     final List<Session> sessions = new ArrayList<>();
+    /** Where the model stands in for a device ({@link #simulatingPasses}): what a pass costs, what each held. */
+    private long passNanos;
+    private List<Integer> passTrees;
 
     ScriptedModel(int[] script, int maxContext, int... eos) {
         this.script = script.clone();
@@ -63,6 +66,33 @@ final class ScriptedModel implements TargetModel {
         Session s = new Session(maxTokens);
         sessions.add(s);
         return s;
+    }
+
+    /**
+     * Makes each pass spin for {@code micros} whatever it holds, as a device whose pass costs its weights' reads
+     * alone, and record its trees in {@code trees}. Set before the sessions step.
+     */
+    ScriptedModel simulatingPasses(long micros, List<Integer> trees) {
+        this.passNanos = micros * 1000;
+        this.passTrees = trees;
+        return this;
+    }
+
+    @Override
+    public TreeLogits[] forwardAll(ModelSession[] sessions, DraftTree[] trees, int count) {
+        if (passTrees != null) {
+            passTrees.add(count);
+            spin(passNanos);
+        }
+        return TargetModel.super.forwardAll(sessions, trees, count);
+    }
+
+    /** Busy for {@code nanos}, as a host thread driving a device is. */
+    static void spin(long nanos) {
+        long end = System.nanoTime() + nanos;
+        while (System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
     }
 
     @Override
