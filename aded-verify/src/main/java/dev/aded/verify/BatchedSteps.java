@@ -224,14 +224,19 @@ final class BatchedSteps implements AutoCloseable {
         return new Layout(false, b, nodes, past, past + nodes, false, b * nodes, RowMoves.MAX, b);
     }
 
-    /** The eager pass's shape: no more sequences, nodes or keys than the batch has, its rows the real nodes alone. */
+    /**
+     * The eager pass's shape: no more sequences, nodes or keys than the batch has, its rows the real nodes alone. A
+     * gathered pass packs them only when its trees differ in size: the packing's two lookups a layer would otherwise
+     * map every row to itself (plain decoding's single nodes above all).
+     */
     private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int rows = 0;
         for (int i = 0; i < count; i++) {
             rows += trees[i].size();
         }
         return inPlace(count) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
-                : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, true, rows, 0, count);
+                : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes, rows, 0,
+                        count);
     }
 
     /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */

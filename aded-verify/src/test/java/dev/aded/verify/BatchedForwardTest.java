@@ -56,17 +56,19 @@ class BatchedForwardTest {
     @Test
     void treesOfSeveralSessionsInOnePassMatchTheirOwnSessions() {
         // 3 slots: the fourth session runs outside the batch
-        treesInOnePassMatchTheirOwnSessions(batching, "batching 3 slots", prompts.length);
+        treesInOnePassMatchTheirOwnSessions(batching, "batching 3 slots", prompts.length, new int[] {1, 9, 23, 4});
     }
 
     @Test
     void treesOfAFewSessionsOfManySlotsMatchTheirOwnSessions() {
-        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3);
+        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {1, 9, 23, 4});
+        // Trees of one size: the gathered pass runs them unpacked, row for row.
+        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {6});
     }
 
-    private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count) {
+    private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count,
+            int[] sizes) {
         Random random = new Random(5);
-        int[] sizes = {1, 9, 23, 4};
         ModelSession[] batched = new ModelSession[count];
         ModelSession[] alone = new ModelSession[count];
         DraftTree[] trees = new DraftTree[count];
