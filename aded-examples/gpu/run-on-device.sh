@@ -7,7 +7,7 @@
 #                                      [bench-concurrency-7b] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY, ADED_PASS_NODES:
-#   bench-concurrency's modes, levels and --max-pass-nodes (bench-concurrency-7b's too, and ADED_LIMIT its prompts)
+#   bench-concurrency's and bench-concurrency-7b's modes, levels and --max-pass-nodes; ADED_LIMIT: their first N prompts
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
@@ -117,22 +117,20 @@ for step in $steps; do
       case ${ADED_BATCH_MODELS:-7b 15m} in *15m*)
         "${java[@]}" dev.aded.verify.bench.BatchBench "$model" gpu $shapes 2>&1 | tee "$out/batch-15m.txt" ;; esac
       ;;
-    bench-concurrency)
-      # N concurrent streams over the dev prompts, each mode against its own single-stream run
-      "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" \
-        --modes ${ADED_BENCH_MODES:-ar,pld,aded} --max-new-tokens 128 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
-        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency.json" 2>&1 \
-        | tee "$out/bench-concurrency.txt"
-      ;;
-    bench-concurrency-7b)
-      # the same on the 7B shape with random weights (random-llama.py, code-15m's tokenizer): a pass that reads 13 GB
-      # of weights, where batching pays most; 64 new tokens, the text being meaningless
-      [ -f "$work/random-7b/model.safetensors" ] \
-        || python3 "$root/aded-examples/gpu/random-llama.py" "$model" "$work/random-7b" | tee "$out/random-7b.txt"
-      "${aded[@]}" bench --device gpu --model "$work/random-7b" --datastore "$ds" --prompts "$prompts" \
-        ${ADED_LIMIT:+--limit $ADED_LIMIT} --modes ${ADED_BENCH_MODES:-ar,aded} --max-new-tokens 64 --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
-        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/bench-concurrency-7b.json" 2>&1 \
-        | tee "$out/bench-concurrency-7b.txt"
+    bench-concurrency|bench-concurrency-7b)
+      # N concurrent streams over the dev prompts, each mode against its own single-stream run; -7b: the same on the
+      # 7B shape with random weights (random-llama.py, code-15m's tokenizer), a pass that reads 13 GB of weights,
+      # where batching pays most; 64 new tokens, the text being meaningless
+      m=$model modes=ar,pld,aded tokens=128
+      if [ "$step" = bench-concurrency-7b ]; then
+        m=$work/random-7b modes=ar,aded tokens=64
+        [ -f "$m/model.safetensors" ] || python3 "$root/aded-examples/gpu/random-llama.py" "$model" "$m" \
+          | tee "$out/random-7b.txt"
+      fi
+      "${aded[@]}" bench --device gpu --model "$m" --datastore "$ds" --prompts "$prompts" \
+        ${ADED_LIMIT:+--limit $ADED_LIMIT} --modes ${ADED_BENCH_MODES:-$modes} --max-new-tokens $tokens \
+        --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
+        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/$step.json" 2>&1 | tee "$out/$step.txt"
       ;;
     forward)
       # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
