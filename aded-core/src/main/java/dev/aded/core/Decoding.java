@@ -308,12 +308,17 @@ final class Decoding {
             draftNanos += spent;
         }
         if (sizer != null) {
-            double predicted = sizer.choose(tree, session.cachedLength(), spent);
-            if (!cost.covers(tree.size())) {
-                // A tree past the sizes timed so far was chosen on extrapolated prices: time the rest of the budget
-                // now, once per model, and choose on measured ones.
-                cost.ensureMeasured(model, budget + 1, deviceLock);
-                predicted = sizer.choose(tree, session.cachedLength(), spent);
+            StepScheduler.Pass pass = scheduler.lastPass();
+            double predicted = sizer.choose(tree, session.cachedLength(), spent, pass);
+            int largest = Math.max(budget + 1, scheduler.maxNodes());
+            if (!cost.covers(Math.min(pass.with(tree.size()), largest))) {
+                // A tree, or a shared pass, past the sizes timed so far was priced by extrapolation: time the rest
+                // of the budget, or shared passes up to the next power of two, now (once per model and size), and
+                // choose on measured prices.
+                int upTo = pass.trees() <= 1 ? budget + 1
+                        : Math.min(largest, Math.max(budget + 1, Integer.highestOneBit(pass.with(budget + 1)) * 2));
+                cost.ensureMeasured(model, upTo, deviceLock);
+                predicted = sizer.choose(tree, session.cachedLength(), spent, pass);
             }
             predictedPerStep.add(predicted);
         }

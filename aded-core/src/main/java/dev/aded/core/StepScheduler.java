@@ -52,6 +52,19 @@ final class StepScheduler {
      */
     record Outcome(int produced, int sequences, long stepNanos, long passNanos) {}
 
+    /**
+     * A pass's trees and their nodes in all: the last one's is what a generation's next tree will likely share a
+     * pass with, which prices it ({@link VerifierCostModel#sharedCurve}).
+     */
+    record Pass(int trees, int nodes) {
+        static final Pass ALONE = new Pass(1, 1);
+
+        /** Nodes in a pass like this one with a tree of {@code k} nodes in place of one of the mean size. */
+        int with(int k) {
+            return trees <= 1 ? k : nodes - nodes / trees + k;
+        }
+    }
+
     private final TargetModel model;
     private final Lock deviceLock;
     private final int maxNodes;
@@ -70,6 +83,7 @@ final class StepScheduler {
      * that pass, accepting and drafting now, can join the next one rather than find it gone.
      */
     private long freedAt;
+    private volatile Pass lastPass = Pass.ALONE;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -80,6 +94,11 @@ final class StepScheduler {
 
     int maxNodes() {
         return maxNodes;
+    }
+
+    /** The trees and nodes of the pass that ran last. */
+    Pass lastPass() {
+        return lastPass;
     }
 
     /** A generation starts stepping: passes wait for its tree too. */
@@ -279,6 +298,11 @@ final class StepScheduler {
      * reads logits.
      */
     private void run(Batch batch, Step leader) {
+        int nodes = 0;
+        for (Step s : batch.steps) {
+            nodes += s.tree.size();
+        }
+        lastPass = new Pass(batch.steps.length, nodes);
         verify(batch.steps, 0, batch.steps.length);
         for (Step s : batch.steps) {
             if (s == leader) {

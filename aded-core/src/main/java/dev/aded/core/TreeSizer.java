@@ -117,8 +117,10 @@ final class TreeSizer {
      *
      * @param context tokens in the model's cache, which the pass attends over
      * @param draftNanos what drafting this step cost
+     * @param pass the pass the tree is likely to share ({@link StepScheduler.Pass#ALONE} for none), whose trees
+     *     each pay for what their nodes cost the others ({@link VerifierCostModel#sharedCurve})
      */
-    double choose(DraftTree out, int context, long draftNanos) {
+    double choose(DraftTree out, int context, long draftNanos, StepScheduler.Pass pass) {
         int n = candidates.size();
         values[0] = 1.0;
         for (int i = 1; i < n; i++) {
@@ -127,7 +129,7 @@ final class TreeSizer {
             order[i - 1] = (long) Float.floatToIntBits((float) (1.0 - values[i])) << 32 | i;
         }
         Arrays.sort(order, 0, n - 1);
-        cost.curve(context, stepNanos);
+        cost.sharedCurve(context, pass.trees(), pass.nodes(), stepNanos);
         double expected = 1.0;
         double best = expected / (draftNanos + stepNanos[1]);
         int bestCount = 0;

@@ -51,6 +51,8 @@ public final class VerifierCostModel {
     private double slopeOne;
     private double slopeLarge;
     private int slopeNodes = 1;
+    /** The most nodes this model's context lets a pass be timed over; set by the first measurement. */
+    private int measurable = Integer.MAX_VALUE;
     private long measuringNanos;
     private long firstMeasuringNanos;
     /**
@@ -90,7 +92,8 @@ public final class VerifierCostModel {
     }
 
     private synchronized void measure(TargetModel model, int maxNodes) {
-        maxNodes = Math.max(1, Math.min(maxNodes, model.maxContext() - SHORT_CONTEXT));
+        measurable = Math.max(1, model.maxContext() - SHORT_CONTEXT);
+        maxNodes = Math.min(maxNodes, measurable);
         if (sizes.length > 0 && sizes[sizes.length - 1] >= maxNodes) {
             return;
         }
@@ -188,16 +191,18 @@ public final class VerifierCostModel {
         return System.nanoTime() - t0;
     }
 
-    /** Whether {@code nodes} lies within the measured sizes, where prices are interpolated, not extrapolated. */
+    /**
+     * Whether {@code nodes} lies within the measured sizes, where prices are interpolated, not extrapolated, or as
+     * far within as the model's context lets them be measured.
+     */
     public synchronized boolean covers(int nodes) {
-        return sizes.length > 0 && sizes[sizes.length - 1] >= nodes;
+        return sizes.length > 0 && sizes[sizes.length - 1] >= Math.min(nodes, measurable);
     }
 
     /** Predicted nanoseconds of a step over {@code nodes} tree nodes (the root included) after {@code context} cached tokens. */
     public synchronized double nanos(int nodes, int context) {
         requireMeasured();
-        double[] ceilings = ceilings(context);
-        return Math.min(predict(nodes, context), ceiling(ceilings, nodes));
+        return price(nodes, context, ceilings(context));
     }
 
     /**
@@ -208,8 +213,39 @@ public final class VerifierCostModel {
         requireMeasured();
         double[] ceilings = ceilings(context);
         for (int k = 1; k < out.length; k++) {
-            out[k] = Math.min(predict(k, context), ceiling(ceilings, k));
+            out[k] = price(k, context, ceilings);
         }
+    }
+
+    /**
+     * Like {@link #curve}, for a tree that shares its pass with others: {@code out[k]} is what a tree of {@code k}
+     * nodes costs its generation in a pass of {@code trees} trees and {@code nodes} nodes in all, were the others as
+     * they were. That is its share of a pass of that size, {@code T(nodes) / trees}, plus what its nodes add to or
+     * take from the pass against a tree of the mean size, {@code T(others + k) - T(nodes)}: a tree is priced by what
+     * it costs everyone. Priced alone (as {@link #curve} does), each tree would buy nodes whose time all the others
+     * wait for too, and on a 7B model sixteen 64-node trees filled a pass with compute. Under a linear cost
+     * {@code T(n) = T0 + n t} the price is {@code T0 / trees + k t}, never below the first term, the floor kept
+     * where prices bend. Prices come from single trees of that many nodes: a pass of several trees costs about the
+     * same per node, and more per tree, which this leaves out.
+     */
+    public synchronized void sharedCurve(int context, int trees, int nodes, double[] out) {
+        if (trees <= 1) {
+            curve(context, out);
+            return;
+        }
+        requireMeasured();
+        double[] ceilings = ceilings(context);
+        int others = nodes - nodes / trees;
+        double pass = price(nodes, context, ceilings);
+        double share = pass / trees;
+        double floor = price(1, context, ceilings) / trees;
+        for (int k = 1; k < out.length; k++) {
+            out[k] = Math.max(floor, share + price(others + k, context, ceilings) - pass);
+        }
+    }
+
+    private double price(int nodes, int context, double[] ceilings) {
+        return Math.min(predict(nodes, context), ceiling(ceilings, nodes));
     }
 
     /**

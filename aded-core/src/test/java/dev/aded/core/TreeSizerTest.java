@@ -25,7 +25,7 @@ class TreeSizerTest {
     private static double chooseOnChain(float q, DraftTree out) {
         TreeSizer sizer = new TreeSizer(64, CPU);
         chain(sizer.candidates(), 8, q);
-        return sizer.choose(out, 100, 50_000);
+        return sizer.choose(out, 100, 50_000, StepScheduler.Pass.ALONE);
     }
 
     @Test
@@ -44,12 +44,12 @@ class TreeSizerTest {
         DraftTree out = new DraftTree(64);
         for (int step = 0; step < 30; step++) {
             chain(sizer.candidates(), 8, 0.05f); // nothing worth verifying
-            sizer.choose(out, 100, 50_000);
+            sizer.choose(out, 100, 50_000, StepScheduler.Pass.ALONE);
         }
         assertEquals(TreeSizer.MIN_DRAFT, sizer.draftNodes(63));
         for (int step = 0; step < 30; step++) {
             chain(sizer.candidates(), 30, 0.99f); // a confident chain, all of it chosen on a GPU
-            sizer.choose(out, 100, 50_000);
+            sizer.choose(out, 100, 50_000, StepScheduler.Pass.ALONE);
         }
         assertEquals(31, out.size());
         assertEquals(45, sizer.draftNodes(63), "room for the choice to grow");
@@ -84,12 +84,31 @@ class TreeSizerTest {
                 candidates.add(c, 300 + i, 0.5f);
             }
             DraftTree out = new DraftTree(65);
-            sizer.choose(out, 100, 50_000);
+            sizer.choose(out, 100, 50_000, StepScheduler.Pass.ALONE);
             verified[d] = out.size() - 1;
             Trees.assertTopByPathValue(candidates, out);
         }
         assertTrue(verified[0] < verified[1], "cpu " + verified[0] + " nodes, gpu " + verified[1]);
         assertTrue(verified[0] > 0, "the likeliest candidates pay even on the cpu");
+    }
+
+    @Test
+    void aTreeThatSharesAComputeBoundPassBuysFewerNodes() {
+        // The 7B shape on a GPU: weight-bound up to some 64 nodes, compute-bound past a few hundred.
+        VerifierCostModel gpu7b = VerifierCostModel.measured(new int[] {1, 64, 256, 1024},
+                new double[] {7.7e6, 8.5e6, 12e6, 30e6});
+        int[] verified = new int[2];
+        StepScheduler.Pass[] passes = {StepScheduler.Pass.ALONE, new StepScheduler.Pass(16, 16 * 40)};
+        for (int p = 0; p < 2; p++) {
+            TreeSizer sizer = new TreeSizer(63, gpu7b);
+            chain(sizer.candidates(), 40, 0.8f);
+            DraftTree out = new DraftTree(64);
+            sizer.choose(out, 100, 50_000, passes[p]);
+            verified[p] = out.size() - 1;
+        }
+        assertTrue(verified[0] >= 16, "alone, nodes are nearly free: " + verified[0]);
+        assertTrue(verified[1] > 0 && verified[1] <= verified[0] / 2,
+                "shared by 16: " + verified[1] + " nodes against " + verified[0] + " alone");
     }
 
     @Test
@@ -127,7 +146,7 @@ class TreeSizerTest {
         candidates.setLookupMatch(9);
         assertTrue(sizer.estimate(drafted) > 0.3, "drafted estimate " + sizer.estimate(drafted));
         DraftTree out = new DraftTree(9);
-        sizer.choose(out, 10, 0);
+        sizer.choose(out, 10, 0, StepScheduler.Pass.ALONE);
         for (int i = 1; i < out.size(); i++) {
             assertEquals(out.token(i) == 102, out.isLookup(i), "lookup marks follow the nodes they were set on");
         }

@@ -1,5 +1,6 @@
 package dev.aded.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -159,6 +160,27 @@ class VerifierCostModelTest {
         assertEquals(15e6, cost.nanos(8, 8), 1.0);
         VerifierCostModel monotone = VerifierCostModel.measured(new int[] {1, 16, 64}, new double[] {10e6, 20e6, 40e6});
         assertEquals(15e6, monotone.nanos(8, 8), 0.5e6, "a monotone curve is left as measured");
+    }
+
+    @Test
+    void aTreeSharingAPassPaysItsShareAndWhatItsOwnNodesAdd() {
+        // A pass costs 8 ms and 20 µs a node: a tree among 16 pays 8 / 16 ms, and 20 µs for each of its nodes.
+        int[] sizes = {1, 64, 256, 1024};
+        double[] nanos = new double[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            nanos[i] = 8e6 + 20e3 * sizes[i];
+        }
+        VerifierCostModel cost = VerifierCostModel.measured(sizes, nanos);
+        double[] shared = new double[65];
+        cost.sharedCurve(8, 16, 16 * 20, shared);
+        for (int k : new int[] {1, 2, 20, 64}) {
+            assertEquals(8e6 / 16 + 20e3 * k, shared[k], 1e3, "k=" + k);
+        }
+        double[] alone = new double[65];
+        double[] sharedByOne = new double[65];
+        cost.curve(8, alone);
+        cost.sharedCurve(8, 1, 20, sharedByOne);
+        assertArrayEquals(alone, sharedByOne, "a pass of one tree is the tree alone");
     }
 
     @Test

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * or packed), the pass row of each attention row [A·N] and the attention row of each pass row [R]. Attention has A
  * sequences of N rows and K keys: in place, S slots and the spare slot (whose first row padding nodes write to),
  * each slot's first K rows; gathered, the B sequences, each a past of P keys and its tree's N rows. A graph's R is
- * B·N, padding sequences included; the eager pass packs its rows (R is the real nodes alone).
+ * B·N, padding sequences included, or packed, the real nodes rounded up to a power of two; the eager pass packs
+ * its rows down to the real nodes where it has any to leave out.
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -69,8 +70,8 @@ final class BatchedSteps implements AutoCloseable {
             maxKeys = Math.max(maxKeys, sessions[i].cachedLength() + trees[i].size());
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
-        Layout layout = graphed ? graphLayout(count, maxNodes, maxPast, maxKeys) : packed(trees, count, maxNodes,
-                maxPast, maxKeys);
+        Layout layout = graphed ? graphLayout(trees, count, maxNodes, maxPast, maxKeys)
+                : packed(trees, count, maxNodes, maxPast, maxKeys);
         PtNDArray logits = null;
         Pass pass = null;
         int handed = 0;
@@ -154,7 +155,8 @@ final class BatchedSteps implements AutoCloseable {
             int attention) {
         /** The graph bucket of this shape. */
         long key() {
-            return (inPlace ? 1L << 62 : 0) | ((long) b << 40) | ((long) nodes << 24) | keys;
+            return (inPlace ? 1L << 62 : 0) | ((long) (packed ? rows : 0) << 48) | ((long) b << 40)
+                    | ((long) nodes << 24) | keys;
         }
 
         /** Whether the pass's rows map to the attention's through index lists, not one to one. */
@@ -212,16 +214,33 @@ final class BatchedSteps implements AutoCloseable {
         }
     }
 
-    /** A graph bucket's shape: sequences, nodes and keys rounded up, so that few shapes need a capture each. */
-    private Layout graphLayout(int count, int maxNodes, int maxPast, int maxKeys) {
+    /**
+     * A graph bucket's shape: sequences, nodes and keys rounded up, so that few shapes need a capture each. Its rows
+     * are packed, the real nodes rounded up to a power of two, when that is fewer than every sequence padded to the
+     * largest tree: the trees of many generations differ (one long chain beside many short ones), and padded, a
+     * 7B-shape pass of 16 sequences ran 1,024 rows through the weights for some 100 nodes, compute-bound at twice a
+     * weight-bound pass's time.
+     */
+    private Layout graphLayout(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int b = batchBucket(count);
         int nodes = GraphedSteps.ceilPow2(maxNodes);
+        int packedRows = GraphedSteps.ceilPow2(realRows(trees, count));
+        boolean packed = packedRows < b * nodes;
+        int rows = packed ? packedRows : b * nodes;
         if (inPlace(count)) {
             int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
-            return new Layout(true, b, nodes, 0, keys, false, b * nodes, RowMoves.MAX, slots.slots + 1);
+            return new Layout(true, b, nodes, 0, keys, packed, rows, RowMoves.MAX, slots.slots + 1);
         }
         int past = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)));
-        return new Layout(false, b, nodes, past, past + nodes, false, b * nodes, RowMoves.MAX, b);
+        return new Layout(false, b, nodes, past, past + nodes, packed, rows, RowMoves.MAX, b);
+    }
+
+    private static int realRows(DraftTree[] trees, int count) {
+        int rows = 0;
+        for (int i = 0; i < count; i++) {
+            rows += trees[i].size();
+        }
+        return rows;
     }
 
     /**
@@ -230,10 +249,7 @@ final class BatchedSteps implements AutoCloseable {
      * map every row to itself (plain decoding's single nodes above all).
      */
     private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
-        int rows = 0;
-        for (int i = 0; i < count; i++) {
-            rows += trees[i].size();
-        }
+        int rows = realRows(trees, count);
         return inPlace(count) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
                 : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes, rows, 0,
                         count);
@@ -350,6 +366,14 @@ final class BatchedSteps implements AutoCloseable {
                 }
             }
             first += rowsOfIt;
+        }
+        // A packed graph's rows past the real nodes: token 0 at position 0, written to the spare row, unread.
+        LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, 0, n - first, 0, c);
+        for (int r = first; r < n; r++) {
+            input[writeAt + r] = slots.spareRow;
+            if (l.mapped()) {
+                input[fromAttentionAt + r] = 0;
+            }
         }
         return size;
     }
