@@ -43,6 +43,8 @@ final class BatchedSteps implements AutoCloseable {
     private int[] argmax = new int[0];
     private int[] ids = new int[0];
     private int[] depths = new int[0];
+    /** Whether eager passes take the graphs' layout: see {@link #layOutLikeGraphs}. */
+    private boolean graphLayouts;
 
     /** @param pool the model's graph pool, or null to run eagerly */
     BatchedSteps(LlamaModel model, KvSlots slots, GraphPool pool) {
@@ -51,6 +53,14 @@ final class BatchedSteps implements AutoCloseable {
         this.pool = pool;
         this.manager = slots.kv.manager.newSubManager();
         this.graphs = pool == null ? null : new GraphBuckets(pool, manager);
+    }
+
+    /**
+     * Lays eager passes out as graphs lay theirs (buckets, padding sequences, padded or packed rows), so that a
+     * CPU, which has no graphs, can check that layout against single sessions.
+     */
+    void layOutLikeGraphs() {
+        graphLayouts = true;
     }
 
     /** Graphs captured so far. */
@@ -70,7 +80,7 @@ final class BatchedSteps implements AutoCloseable {
             maxKeys = Math.max(maxKeys, sessions[i].cachedLength() + trees[i].size());
         }
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
-        Layout layout = graphed ? graphLayout(trees, count, maxNodes, maxPast, maxKeys)
+        Layout layout = graphed || graphLayouts ? graphLayout(trees, count, maxNodes, maxPast, maxKeys)
                 : packed(trees, count, maxNodes, maxPast, maxKeys);
         PtNDArray logits = null;
         Pass pass = null;

@@ -245,6 +245,11 @@ public final class LlamaModel implements TargetModel {
         return new LlamaSession(this, maxTokens, graphPool());
     }
 
+    /** Eager batched passes take the layout of the graphs: for a CPU test of it. */
+    void layOutBatchesLikeGraphs() {
+        batch().layOutLikeGraphs();
+    }
+
     /** The batch's caches and pass, made at the first session: the graph helper loads after DJL's first GPU work. */
     private synchronized BatchedSteps batch() {
         if (batch == null) {

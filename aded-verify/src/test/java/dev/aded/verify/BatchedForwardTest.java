@@ -21,12 +21,16 @@ import org.junit.jupiter.api.Test;
  * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
  * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
  * beside the batch; nothing of a pass may outlive the sessions that read it. Both ways of reading the keys: in place
- * (three sessions fill the three slots), and gathered (three sessions of sixteen slots, too few to read them all).
+ * (three sessions fill the three slots), and gathered (three sessions of sixteen slots, too few to read them all),
+ * each also laid out as the GPU's graphs lay passes out.
  */
 class BatchedForwardTest {
     private static LlamaModel single;
     private static LlamaModel batching;
     private static LlamaModel sparse;
+    /** Like {@link #batching} and {@link #sparse}, their passes laid out as CUDA graphs lay theirs. */
+    private static LlamaModel graphShaped;
+    private static LlamaModel sparseGraphShaped;
     private static int[][] prompts;
 
     @BeforeAll
@@ -36,6 +40,12 @@ class BatchedForwardTest {
         batching.batching(3, 160);
         sparse = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
         sparse.batching(16, 160);
+        graphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        graphShaped.batching(3, 160);
+        graphShaped.layOutBatchesLikeGraphs();
+        sparseGraphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        sparseGraphShaped.batching(16, 160);
+        sparseGraphShaped.layOutBatchesLikeGraphs();
         try (Tokenizer t = Tokenizer.load(TreeForwardTest.MODEL)) {
             prompts = new int[][] {
                 t.encode("def binary_search(items, target):\n    lo, hi = 0, len(items) - 1\n"),
@@ -51,6 +61,8 @@ class BatchedForwardTest {
         single.close();
         batching.close();
         sparse.close();
+        graphShaped.close();
+        sparseGraphShaped.close();
     }
 
     @Test
@@ -64,6 +76,15 @@ class BatchedForwardTest {
         treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {1, 9, 23, 4});
         // Trees of one size: the gathered pass runs them unpacked, row for row.
         treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {6});
+    }
+
+    @Test
+    void passesLaidOutAsGraphsMatchTheirOwnSessions() {
+        // Four sequences' bucket, the fourth a padding one; trees of 1 + 9 + 23 nodes packed into 64 rows, not 4·32.
+        treesInOnePassMatchTheirOwnSessions(graphShaped, "batching 3 slots", 3, new int[] {1, 9, 23});
+        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 16 slots", 3, new int[] {1, 9, 23});
+        // Three trees of 6 nodes fill 32 rows as 4·8 does: padded, not packed.
+        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 16 slots", 3, new int[] {6});
     }
 
     private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count,
