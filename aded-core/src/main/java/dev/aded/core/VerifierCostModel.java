@@ -51,8 +51,12 @@ public final class VerifierCostModel {
     private double slopeOne;
     private double slopeLarge;
     private int slopeNodes = 1;
-    /** The most nodes this model's context lets a pass be timed over; set by the first measurement. */
-    private int measurable = Integer.MAX_VALUE;
+    /**
+     * The most nodes a pass is timed over: one tree's limit ({@link GenerationConfig#MAX_TREE_BUDGET} and its root),
+     * or less where the model's context is shorter (set by the first measurement). Shared passes of more nodes are
+     * priced along the line through the two largest sizes.
+     */
+    private int measurable = GenerationConfig.MAX_TREE_BUDGET + 1;
     private long measuringNanos;
     private long firstMeasuringNanos;
     /**
@@ -92,7 +96,7 @@ public final class VerifierCostModel {
     }
 
     private synchronized void measure(TargetModel model, int maxNodes) {
-        measurable = Math.max(1, model.maxContext() - SHORT_CONTEXT);
+        measurable = Math.max(1, Math.min(GenerationConfig.MAX_TREE_BUDGET + 1, model.maxContext() - SHORT_CONTEXT));
         maxNodes = Math.min(maxNodes, measurable);
         if (sizes.length > 0 && sizes[sizes.length - 1] >= maxNodes) {
             return;
@@ -224,9 +228,9 @@ public final class VerifierCostModel {
      * take from the pass against a tree of the mean size, {@code T(others + k) - T(nodes)}: a tree is priced by what
      * it costs everyone. Priced alone (as {@link #curve} does), each tree would buy nodes whose time all the others
      * wait for too, and on a 7B model sixteen 64-node trees filled a pass with compute. Under a linear cost
-     * {@code T(n) = T0 + n t} the price is {@code T0 / trees + k t}, never below the first term, the floor kept
-     * where prices bend. Prices come from single trees of that many nodes: a pass of several trees costs about the
-     * same per node, and more per tree, which this leaves out.
+     * {@code T(n) = T0 + n t} the price is {@code T0 / trees + k t}; where prices bend (padding, ceilings) it is kept
+     * at {@code T(1) / trees} at least. Prices come from single trees of that many nodes: a pass of several trees
+     * costs about the same per node, and more per tree, which this leaves out.
      */
     public synchronized void sharedCurve(int context, int trees, int nodes, double[] out) {
         if (trees <= 1) {

@@ -134,6 +134,11 @@ class VerifierCostModelTest {
         cost.ensureMeasured(model, 129, new ReentrantLock());
         assertTrue(model.passes.subList(before, model.passes.size()).contains(129));
         assertFalse(model.passes.subList(before, model.passes.size()).contains(16), "only the new sizes");
+        // Shared passes of more nodes than one tree may hold are priced, not timed: no chain past 256 nodes.
+        cost.ensureMeasured(model, 1024, new ReentrantLock());
+        assertEquals(256, model.passes.stream().mapToInt(Integer::intValue).max().getAsInt(), "sizes " + model.passes);
+        assertTrue(cost.covers(1024), "covered as far as it can be timed");
+        assertTrue(cost.nanos(1024, 8) > cost.nanos(256, 8), "priced along the largest sizes");
     }
 
     @Test
