@@ -99,7 +99,7 @@ final class StepScheduler {
         return maxNodes;
     }
 
-    /** The trees and nodes of the pass that ran last. */
+    /** The trees and nodes of the pass that started last. */
     Pass lastPass() {
         return lastPass;
     }
@@ -302,7 +302,7 @@ final class StepScheduler {
         return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, lastRoundNanos / 4));
     }
 
-    /** The oldest waiting steps that fit one pass; always at least one. */
+    /** The oldest waiting steps that fit one pass, always at least one; their shape becomes {@link #lastPass}. */
     private Step[] take() {
         int count = 0;
         int nodes = 0;
@@ -317,6 +317,7 @@ final class StepScheduler {
         for (int i = 0; i < count; i++) {
             batch[i] = waiting.poll();
         }
+        lastPass = new Pass(count, nodes);
         return batch;
     }
 
@@ -326,11 +327,6 @@ final class StepScheduler {
      * reads logits.
      */
     private void run(Batch batch, Step leader) {
-        int nodes = 0;
-        for (Step s : batch.steps) {
-            nodes += s.tree.size();
-        }
-        lastPass = new Pass(batch.steps.length, nodes);
         verify(batch.steps, 0, batch.steps.length);
         for (Step s : batch.steps) {
             if (s == leader) {

@@ -377,13 +377,12 @@ final class BatchedSteps implements AutoCloseable {
             }
             first += rowsOfIt;
         }
-        // A packed graph's rows past the real nodes: token 0 at position 0, written to the spare row, unread.
+        // A packed graph's rows past the real nodes (only a packed layout has any): token 0 at position 0, written
+        // to the spare row, unread.
         LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, 0, n - first, 0, c);
         for (int r = first; r < n; r++) {
             input[writeAt + r] = slots.spareRow;
-            if (l.mapped()) {
-                input[fromAttentionAt + r] = 0;
-            }
+            input[fromAttentionAt + r] = 0;
         }
         return size;
     }

@@ -398,8 +398,8 @@ public final class LlamaModel implements TargetModel {
         /**
          * B sequences anywhere in the cache: for each kv head h and key j of sequence b, the row
          * {@code h·rows + row(b, j)} of the layer's cache seen as {@code [2·kvHeads·rows, headDim]} (int64, on the
-         * device, made once per pass for all layers). Some of the slots of one cache are no view of it (all of them are:
-         * {@link #slots}); gathering whole head rows is an embedding lookup, the fastest gather.
+         * device, made once per pass for all layers). A few slots of one cache are no view of it, as all of them
+         * are ({@link #slots}); gathering whole head rows is an embedding lookup, the fastest gather.
          */
         static Keys gathered(PtNDArray headRows, int sequences, int perSequence, int cacheRows, LlamaConfig c,
                 Packing packing) {
