@@ -123,6 +123,15 @@ public final class DraftTree {
         return (ancestors[node * words + (ancestor >>> 6)] & (1L << (ancestor & 63))) != 0;
     }
 
+    /**
+     * The ancestors-or-self of {@code node} among nodes {@code 64·word} to {@code 64·word + 63}, one bit each (bit
+     * j: node {@code 64·word + j}); 0 for words past the tree's capacity. A verifier sends a tree's mask as these
+     * bits rather than a float per node pair.
+     */
+    public long ancestorWord(int node, int word) {
+        return word < words ? ancestors[node * words + word] : 0L;
+    }
+
     public int size() {
         return size;
     }

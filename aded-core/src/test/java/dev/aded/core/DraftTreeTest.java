@@ -31,6 +31,12 @@ class DraftTreeTest {
         assertFalse(t.isAncestorOrSelf(node, a));
         assertEquals(b, t.child(0, 11));
         assertEquals(-1, t.child(0, 12));
+        // The same ancestors as words of bits: the root, a, a1 and the chain from node 3 on.
+        assertEquals(~0L << 3 | 1L << a1 | 1L << a | 1L, t.ancestorWord(node, 0));
+        assertEquals((1L << (node - 63)) - 1, t.ancestorWord(node, 1));
+        assertEquals(1L << b | 1L, t.ancestorWord(b, 0));
+        assertEquals(0L, t.ancestorWord(b, 1));
+        assertEquals(0L, t.ancestorWord(node, 2)); // past the capacity's words
     }
 
     @Test

@@ -26,12 +26,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
  * last commits [B·2·M] (graphs only), the cache rows each sequence attends to [B·K] (gathered only), each attention
  * sequence's past length [A], each tree's attention sequence [B], the attention column of each of its columns
- * [B·N], the tree rows [N], the tree masks [B·N·N], then, where the pass's rows are not the attention's (in place,
- * or packed), the pass row of each attention row [A·N] and the attention row of each pass row [R]. Attention has A
- * sequences of N rows and K keys: in place, S slots and the spare slot (whose first row padding nodes write to),
- * each slot's first K rows; gathered, the B sequences, each a past of P keys and its tree's N rows. A graph's R is
- * B·N, padding sequences included, or packed, the real nodes rounded up to a power of two; the eager pass packs
- * its rows down to the real nodes where it has any to leave out.
+ * [B·N], the tree rows [N], the tree masks as each node's ancestor bits, a byte to 8 nodes [B·N·⌈N/8⌉], then,
+ * where the pass's rows are not the attention's (in place, or packed), the pass row of each attention row [A·N] and
+ * the attention row of each pass row [R]. Attention has A sequences of N rows and K keys: in place, S slots and the
+ * spare slot (whose first row padding nodes write to), each slot's first K rows; gathered, the B sequences, each a
+ * past of P keys and its tree's N rows. A graph's R is B·N, padding sequences included, or packed, the real nodes
+ * rounded up to a power of two; the eager pass packs its rows down to the real nodes where it has any to leave out.
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -211,8 +211,13 @@ final class BatchedSteps implements AutoCloseable {
             return treeRowsAt(heads) + nodes;
         }
 
+        /** Bytes of ancestor bits a node's mask row takes. */
+        int maskBytes() {
+            return (nodes + 7) / 8;
+        }
+
         int toAttentionAt(int heads) {
-            return treeAt(heads) + b * nodes * nodes;
+            return treeAt(heads) + b * nodes * maskBytes();
         }
 
         int fromAttentionAt(int heads) {
@@ -320,7 +325,6 @@ final class BatchedSteps implements AutoCloseable {
         if (l.mapped()) {
             Arrays.fill(input, toAttentionAt, toAttentionAt + l.attentionRows(), 0f);
         }
-        Arrays.fill(input, treeAt, treeAt + b * nodes * nodes, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < nodes; i++) {
             input[treeRowsAt + i] = i;
         }
@@ -338,7 +342,6 @@ final class BatchedSteps implements AutoCloseable {
             if (real) {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
-                LlamaSession.writeTreeMask(tree, input, treeAt + s * nodes * nodes, nodes);
             }
             input[lengthsAt + seq] = cached;
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
@@ -354,9 +357,8 @@ final class BatchedSteps implements AutoCloseable {
                 if (!l.inPlace) {
                     input[keysAt + s * l.keys + l.past + i] = row;
                 }
-                if (i >= size0) {
-                    input[treeAt + (s * nodes + i) * nodes] = 0f; // a padding node sees its tree's root only
-                }
+                writeAncestorBytes(i < size0 ? tree : null, i, input, treeAt + (s * nodes + i) * l.maskBytes(),
+                        l.maskBytes());
                 if (i < rowsOfIt) {
                     input[writeAt + first + i] = row;
                     if (l.mapped()) {
@@ -385,6 +387,17 @@ final class BatchedSteps implements AutoCloseable {
             input[fromAttentionAt + r] = 0;
         }
         return size;
+    }
+
+    /**
+     * Node {@code node}'s mask row as the bits of its ancestors and itself, 8 nodes a byte, into {@code out[at, at +
+     * bytes)}; a padding node ({@code tree} null) sees its tree's root only.
+     */
+    private static void writeAncestorBytes(DraftTree tree, int node, float[] out, int at, int bytes) {
+        for (int k = 0; k < bytes; k++) {
+            long word = tree == null ? 1L : tree.ancestorWord(node, k >>> 3);
+            out[at + k] = (int) (word >>> ((k & 7) * 8)) & 0xFF;
+        }
     }
 
     /** The pass over a batch's input: what both the eager step and the captured graph run. */
@@ -438,9 +451,9 @@ final class BatchedSteps implements AutoCloseable {
                 new long[] {l.b, 1, l.nodes});
         PtNDArray rows = Torch.reshape(LlamaSession.asIds(all, l.treeRowsAt(heads), l.treeAt(heads), device),
                 new long[] {1, l.nodes, 1});
-        PtNDArray tree = Torch.reshape(
-                Torch.to(Torch.slice(all, 0, l.treeAt(heads), l.toAttentionAt(heads)), model.dtype, device),
-                new long[] {l.b, l.nodes, l.nodes});
+        PtNDArray bits = LlamaSession.asIds(all, l.treeAt(heads), l.toAttentionAt(heads), device);
+        PtNDArray tree = Torch.slice(Torch.reshape(Torch.embedding(bits, slots.byteMasks),
+                new long[] {l.b, l.nodes, 8L * l.maskBytes()}), 2, 0, l.nodes);
         Torch.put(mask, new NDIndex("{}, {}, {}", sequences, rows, columns), tree);
         return Torch.slice(mask, 2, 0, l.keys);
     }

@@ -27,6 +27,12 @@ final class KvSlots implements AutoCloseable {
      * past a pass's keys.
      */
     final PtNDArray pastMasks;
+    /**
+     * [256, 8] additive masks by byte: row k opens column j where bit j of k is set. A batched pass's tree masks
+     * arrive as their nodes' ancestor bits, a byte to 8 columns, and one lookup spreads them out: an eighth of the
+     * input the masks themselves took (B·N·N floats, 256 KB for 16 trees of 64 nodes, built and copied every pass).
+     */
+    final PtNDArray byteMasks;
     /** [2·kvHeads, 1] int64: where each head's rows start in a layer's cache seen as one matrix of head rows. */
     final PtNDArray headOffsets;
     private final NDManager manager;
@@ -52,6 +58,13 @@ final class KvSlots implements AutoCloseable {
             }
             this.pastMasks = (PtNDArray) manager.create(masks, new Shape(slotRows + 1, width))
                     .toType(model.dtype, false);
+            float[] bytes = new float[256 * 8];
+            for (int k = 0; k < 256; k++) {
+                for (int j = 0; j < 8; j++) {
+                    bytes[k * 8 + j] = (k >>> j & 1) != 0 ? 0f : Float.NEGATIVE_INFINITY;
+                }
+            }
+            this.byteMasks = (PtNDArray) manager.create(bytes, new Shape(256, 8)).toType(model.dtype, false);
             long[] offsets = new long[2 * model.config.numKvHeads()];
             for (int h = 0; h < offsets.length; h++) {
                 offsets[h] = (long) h * kv.rows;
@@ -59,7 +72,7 @@ final class KvSlots implements AutoCloseable {
             this.headOffsets = (PtNDArray) manager.create(offsets, new Shape(offsets.length, 1));
         } catch (EngineException e) {
             kv.close();
-            throw DeviceMemory.translate(e, "the past masks of a batch of " + slotRows + "-token slots",
+            throw DeviceMemory.translate(e, "the masks of a batch of " + slotRows + "-token slots",
                     model.device);
         }
         free.set(0, slots);
