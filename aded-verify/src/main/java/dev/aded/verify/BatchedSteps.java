@@ -40,7 +40,8 @@ final class BatchedSteps implements AutoCloseable {
     private final GraphBuckets graphs;
     private final NDManager manager;
     private float[] input = new float[0];
-    private int[] argmax = new int[0];
+    /** The last pass's argmaxes: fetched, if nobody has yet, before the next pass can overwrite them. */
+    private Argmaxes last;
     private int[] ids = new int[0];
     private int[] depths = new int[0];
     /** Whether eager passes take the graphs' layout: see {@link #layOutLikeGraphs}. */
@@ -82,8 +83,12 @@ final class BatchedSteps implements AutoCloseable {
         boolean graphed = graphs != null && pool.usable() && maxNodes <= GraphedSteps.MAX_NODES;
         Layout layout = graphed || graphLayouts ? graphLayout(trees, count, maxNodes, maxPast, maxKeys)
                 : packed(trees, count, maxNodes, maxPast, maxKeys);
+        if (last != null) {
+            last.fetch();
+        }
         PtNDArray logits = null;
         Pass pass = null;
+        Argmaxes argmaxes = null;
         int handed = 0;
         try {
             if (graphed) {
@@ -91,10 +96,12 @@ final class BatchedSteps implements AutoCloseable {
                 for (int i = 0; i < count; i++) {
                     sessions[i].moveBefore(captured);
                 }
-                logits = replay(encode(sessions, trees, count, layout), layout);
-                if (logits == null) {
+                GraphBuckets.Bucket replayed = replay(encode(sessions, trees, count, layout), layout);
+                if (replayed == null) {
                     layout = packed(trees, count, maxNodes, maxPast, maxKeys);
                 } else {
+                    logits = replayed.logits();
+                    argmaxes = new Argmaxes(replayed, new int[layout.rows]);
                     for (int i = 0; i < count; i++) {
                         sessions[i].moves.clear();
                     }
@@ -105,11 +112,16 @@ final class BatchedSteps implements AutoCloseable {
                     sessions[i].moveNow();
                 }
                 pass = new Pass(manager.newSubManager(), count);
-                logits = eager(encode(sessions, trees, count, layout), layout, pass.scope);
+                PtNDArray[] out = eager(encode(sessions, trees, count, layout), layout, pass.scope);
+                logits = out[0];
+                int[] values = new int[layout.rows];
+                Torch.copyInts(out[1], values);
+                argmaxes = new Argmaxes(null, values);
             }
+            last = argmaxes;
             int row = 0;
             for (int i = 0; i < count; i++) {
-                sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmax, trees[i].size(), pass);
+                sessions[i].batched(logits, layout.packed ? row : i * layout.nodes, argmaxes, trees[i].size(), pass);
                 handed++;
                 row += trees[i].size();
             }
@@ -270,25 +282,64 @@ final class BatchedSteps implements AutoCloseable {
                         count);
     }
 
-    /** The pass as a graph replay; null when a capture fails (logged once), and the pass then runs eagerly. */
-    private PtNDArray replay(int size, Layout l) {
+    /**
+     * The pass as a graph replay, still running on the device; null when a capture fails (logged once), and the pass
+     * then runs eagerly.
+     */
+    private GraphBuckets.Bucket replay(int size, Layout l) {
         try {
-            GraphBuckets.Bucket b = graphs.run(l.key(), input, size, (in, scope) -> pass(in, l, scope));
-            graphs.argmax(b, argmax, l.rows);
-            return b.logits();
+            return graphs.run(l.key(), input, size, (in, scope) -> pass(in, l, scope));
         } catch (CudaGraphs.GraphException | EngineException e) {
             pool.failed(e);
             return null;
         }
     }
 
-    private PtNDArray eager(int size, Layout l, NDManager scope) {
+    /** The eager pass: its logits and their argmaxes [rows]. */
+    private PtNDArray[] eager(int size, Layout l, NDManager scope) {
         // Thread-local in PyTorch: set on the thread that runs the step.
         Torch.noGrad();
         PtNDArray in = (PtNDArray) scope.create(FloatBuffer.wrap(input, 0, size), new Shape(size));
-        PtNDArray[] out = pass(in, l, scope);
-        Torch.copyInts(out[1], argmax);
-        return out[0];
+        return pass(in, l, scope);
+    }
+
+    /**
+     * A pass's argmaxes, one per row. A replay's are fetched from the device once, when its first session awaits
+     * them: the device is not waited for until then, so that the leader of a pass catches up on its own
+     * generation's text and learning while the device computes, as a lone session's replay lets it.
+     */
+    final class Argmaxes {
+        /** The replay whose argmaxes are still on the device; null once fetched (an eager pass's: from the start). */
+        private GraphBuckets.Bucket replay;
+        private final int[] values;
+        /** Why the fetch failed: the pass's sessions each see it. */
+        private RuntimeException failure;
+
+        Argmaxes(GraphBuckets.Bucket replay, int[] values) {
+            this.replay = replay;
+            this.values = values;
+        }
+
+        /** Waits for the pass and brings its argmaxes to the host unless done before; a failure is kept. */
+        synchronized void fetch() {
+            if (replay != null) {
+                try {
+                    graphs.argmax(replay, values, values.length);
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                replay = null;
+            }
+        }
+
+        /** Rows {@code [row, row + n)} into {@code out}, fetched first if need be. */
+        void copy(int row, int[] out, int n) {
+            fetch();
+            if (failure != null) {
+                throw failure;
+            }
+            System.arraycopy(values, row, out, 0, n);
+        }
     }
 
     /** The batch's input, laid out as the class comment says; returns its length. */
@@ -311,9 +362,6 @@ final class BatchedSteps implements AutoCloseable {
         int size = l.size(heads);
         if (input.length < size) {
             input = new float[size];
-        }
-        if (argmax.length < n) {
-            argmax = new int[Math.max(n, 2 * argmax.length)];
         }
         if (ids.length < nodes) {
             ids = new int[nodes];

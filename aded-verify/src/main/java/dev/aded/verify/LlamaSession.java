@@ -46,6 +46,8 @@ final class LlamaSession implements ModelSession, TreeLogits {
     private int[] argmax = new int[0];
     /** The graph step whose argmax is still on the device: fetched when first needed, see {@link #await}. */
     private GraphBuckets.Bucket pending;
+    /** The batched pass whose argmaxes this session has yet to take its rows of: see {@link #await}. */
+    private BatchedSteps.Argmaxes batchPending;
     private int lastSize;
     private boolean closed;
     /** A batch session's prefill chunks, as chains (see {@link #prefillAsChain}). */
@@ -219,17 +221,18 @@ final class LlamaSession implements ModelSession, TreeLogits {
     }
 
     /**
-     * Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}; {@code pass} holds
-     * the logits of an eager pass until this session's next step (null for a graph's own output buffers).
+     * Takes this session's part of a batched pass: {@code n} nodes from logits row {@code row}, their argmaxes from
+     * {@code argmaxes} when first awaited; {@code pass} holds the logits of an eager pass until this session's next
+     * step (null for a graph's own output buffers).
      */
-    void batched(PtNDArray batchLogits, int row, int[] batchArgmax, int n, BatchedSteps.Pass pass) {
+    void batched(PtNDArray batchLogits, int row, BatchedSteps.Argmaxes argmaxes, int n, BatchedSteps.Pass pass) {
         checkOpen();
         newStep();
         this.pass = pass;
         if (argmax.length < n) {
             argmax = new int[Math.max(n, 2 * argmax.length)];
         }
-        System.arraycopy(batchArgmax, row, argmax, 0, n);
+        batchPending = argmaxes;
         logits = batchLogits;
         logitsRow = row;
         lastSize = n;
@@ -321,6 +324,7 @@ final class LlamaSession implements ModelSession, TreeLogits {
         releasePass();
         logits = null;
         pending = null;
+        batchPending = null;
         lastSize = 0;
         step = manager.newSubManager();
     }
@@ -381,6 +385,10 @@ final class LlamaSession implements ModelSession, TreeLogits {
             GraphBuckets.Bucket b = pending;
             pending = null;
             graphed.argmax(b, argmax, lastSize);
+        } else if (batchPending != null) {
+            BatchedSteps.Argmaxes a = batchPending;
+            batchPending = null;
+            a.copy(logitsRow, argmax, lastSize);
         }
     }
 
