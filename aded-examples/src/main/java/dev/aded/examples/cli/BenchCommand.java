@@ -50,6 +50,8 @@ final class BenchCommand implements Callable<Integer> {
     /** The context length the bench reports the cost model's prices at: about a dev prompt plus its output. */
     private static final int PRICE_CONTEXT = 256;
     private static final String WARM_UP_PROMPT = "import os\n\n\ndef main():\n";
+    /** Requests a client of a concurrency level makes at least: see {@link #runConcurrently}. */
+    private static final int REQUESTS_PER_CLIENT = 4;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -262,14 +264,16 @@ final class BenchCommand implements Callable<Integer> {
     /**
      * {@code clients} threads take the prompts in file order from one shared counter, each asking for the next as
      * soon as its last one returns, as that many users of a server would; timed from the first request to the last
-     * answer.
+     * answer. There are {@value #REQUESTS_PER_CLIENT} requests a client at least, the prompts taken again from the
+     * first where they run out: with one request each (60 prompts, 64 clients), a level would time one wave that
+     * thins out as its generations end, never the steady state that many users keep up.
      */
     private static Pass runConcurrently(Generator p, List<String> texts, GenerationConfig config, int clients) {
-        Request[] requests = new Request[texts.size()];
+        Request[] requests = new Request[Math.max(texts.size(), REQUESTS_PER_CLIENT * clients)];
         AtomicInteger next = new AtomicInteger();
         Callable<Void> client = () -> {
-            for (int i = next.getAndIncrement(); i < texts.size(); i = next.getAndIncrement()) {
-                requests[i] = timed(p, texts.get(i), config);
+            for (int i = next.getAndIncrement(); i < requests.length; i = next.getAndIncrement()) {
+                requests[i] = timed(p, texts.get(i % texts.size()), config);
             }
             return null;
         };
@@ -321,8 +325,9 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("p50_ms_per_token", pass.p50MsPerToken());
         o.addProperty("p50_ms_per_token_single_stream", single.p50MsPerToken());
         o.addProperty("identical_to_single_stream", pass.identicalTo(single));
-        o.addProperty("prompts", pass.requests().length);
+        o.addProperty("requests", pass.requests().length);
         o.addProperty("mean_sequences_per_pass", pass.meanSequencesPerPass());
+        o.addProperty("mean_draft_nodes_per_tree", pass.meanDraftNodes());
         o.addProperty("mean_pass_ms", pass.meanPassMs());
         o.addProperty("device_busy", pass.deviceBusy());
         // The datastore has learned the single-stream outputs by now, so aded's acceptance may rise with the level
@@ -379,17 +384,19 @@ final class BenchCommand implements Callable<Integer> {
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                "%n%-6s %8s %10s %8s %10s %10s %10s %10s %8s %6s%n", "mode", "clients", "tok/s", "speedup", "p50 ms/t",
-                "1-str ms/t", "=1-stream", "seqs/pass", "pass ms", "busy"));
+                "%n%-6s %8s %10s %8s %10s %10s %10s %10s %6s %8s %6s%n", "mode", "clients", "tok/s", "speedup",
+                "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass", "nodes", "pass ms", "busy"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
-                sb.append(String.format(Locale.ROOT, "%-6s %8d %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %8.3f %6.2f%n",
+                sb.append(String.format(Locale.ROOT,
+                        "%-6s %8d %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
-                        c.get("identical_to_single_stream").getAsInt() + "/" + c.get("prompts").getAsInt(),
-                        c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_pass_ms").getAsDouble(),
+                        c.get("identical_to_single_stream").getAsInt() + "/" + c.get("requests").getAsInt(),
+                        c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_draft_nodes_per_tree").getAsDouble(),
+                        c.get("mean_pass_ms").getAsDouble(),
                         c.get("device_busy").getAsDouble()));
             }
         }
@@ -472,10 +479,23 @@ final class BenchCommand implements Callable<Integer> {
             return steps == 0 ? 0 : (double) newTokens() / steps;
         }
 
+        /** Draft nodes a tree held, the root not counted, over the steps of these requests. */
+        double meanDraftNodes() {
+            long steps = 0;
+            long nodes = 0;
+            for (Request r : requests) {
+                steps += r.result().stats().steps();
+                nodes += Arrays.stream(r.result().stats().nodesPerStep()).sum();
+            }
+            return steps == 0 ? 0 : (double) nodes / steps;
+        }
+
+        /** Requests whose output equals that of {@code other}'s request of the same prompt (cycled, see above). */
         int identicalTo(Pass other) {
             int same = 0;
             for (int i = 0; i < requests.length; i++) {
-                same += Arrays.equals(requests[i].result().tokens(), other.requests[i].result().tokens()) ? 1 : 0;
+                same += Arrays.equals(requests[i].result().tokens(),
+                        other.requests[i % other.requests.length].result().tokens()) ? 1 : 0;
             }
             return same;
         }

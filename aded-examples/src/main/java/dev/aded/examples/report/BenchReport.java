@@ -140,7 +140,9 @@ public final class BenchReport {
                         c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
-                        c.get("identical_to_single_stream").getAsInt(), c.get("prompts").getAsInt(),
+                        c.get("identical_to_single_stream").getAsInt(),
+                        // Files from before levels cycled their prompts call the count "prompts".
+                        c.get(c.has("requests") ? "requests" : "prompts").getAsInt(),
                         c.get("mean_sequences_per_pass").getAsDouble(), optional(c, "mean_pass_ms", "%.3f"),
                         optional(c, "device_busy", "%.2f")));
             }
