@@ -158,13 +158,31 @@ final class BatchedSteps implements AutoCloseable {
     }
 
     /**
-     * Whether a pass of {@code count} sequences reads every slot in place rather than gathering its own keys: when
-     * it holds a quarter of the slots or more. A gather moves each key three times (read, write, read again) and ran
-     * at about a quarter of the GPU's bandwidth (0.9 ms a 7B-shape sequence at 512 tokens against the 0.2 ms its
-     * bytes take), while reading in place takes every slot's keys once, the idle slots' included.
+     * Whether a pass of {@code count} sequences of up to {@code nodes} nodes reads every slot in place rather than
+     * gathering its own keys: when the idle slots' reads cost less than the gather, in bytes per kv head and key. A
+     * gather copies a sequence's keys and values and ran at a tenth of the GPU's bandwidth (0.9 ms a 7B-shape
+     * sequence at 512 tokens, 269 MB); in place, each idle slot's keys and values are read once and its rows' scores
+     * (g·N of them per kv head and key) pass through the mask and the softmax too. On an H100 (2026-12-07), 16
+     * streams of the 7B shape in a batch of 64 slots (10 to 11 trees a pass of some 17 nodes) passed in 21.6 ms in
+     * place against 27.7-31.7 ms gathered, while 16 code-15m streams (13.7 trees of some 39 nodes; 2 kv heads of 64
+     * dimensions, 3 query heads each) passed in 2.45 ms in place against 1.78-1.81 gathered: its keys are few and
+     * its scores many.
      */
-    private boolean inPlace(int count) {
-        return 4 * count >= slots.slots + 1;
+    private boolean inPlace(int count, int nodes) {
+        LlamaConfig c = model.config;
+        return readsInPlace(count, slots.slots, nodes, c.headDim(), c.groupSize(), model.dtype.getNumOfBytes());
+    }
+
+    /** Gathering a sequence's keys and values costs this many times their bytes (see {@link #inPlace}). */
+    static final double GATHER_COST = 10;
+    /** Bytes moved per attention score in place: written, masked, read by the softmax, written, read again. */
+    static final double SCORE_BYTES = 8;
+
+    /** {@link #inPlace} for a model of these dimensions and a batch of {@code slots} slots. */
+    static boolean readsInPlace(int count, int slots, int nodes, int headDim, int group, int dtypeBytes) {
+        double kv = 2.0 * headDim * dtypeBytes;
+        double idle = (slots + 1 - count) * (kv + (double) group * nodes * SCORE_BYTES);
+        return idle <= count * GATHER_COST * kv;
     }
 
     /**
@@ -254,7 +272,7 @@ final class BatchedSteps implements AutoCloseable {
         int packedRows = GraphedSteps.ceilPow2(realRows(trees, count));
         boolean packed = packedRows < b * nodes;
         int rows = packed ? packedRows : b * nodes;
-        if (inPlace(count)) {
+        if (inPlace(count, nodes)) {
             int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
             return new Layout(true, b, nodes, 0, keys, packed, rows, RowMoves.MAX, slots.slots + 1);
         }
@@ -277,7 +295,7 @@ final class BatchedSteps implements AutoCloseable {
      */
     private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int rows = realRows(trees, count);
-        return inPlace(count) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
+        return inPlace(count, maxNodes) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
                 : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes, rows, 0,
                         count);
     }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
  * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
  * beside the batch; nothing of a pass may outlive the sessions that read it. Both ways of reading the keys: in place
- * (three sessions fill the three slots), and gathered (three sessions of sixteen slots, too few to read them all),
+ * (three sessions fill the three slots), and gathered (three sessions of 32 slots, too few to read them all),
  * each also laid out as the GPU's graphs lay passes out.
  */
 class BatchedForwardTest {
@@ -39,12 +39,12 @@ class BatchedForwardTest {
         batching = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
         batching.batching(3, 160);
         sparse = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        sparse.batching(16, 160);
+        sparse.batching(32, 160);
         graphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
         graphShaped.batching(3, 160);
         graphShaped.layOutBatchesLikeGraphs();
         sparseGraphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        sparseGraphShaped.batching(16, 160);
+        sparseGraphShaped.batching(32, 160);
         sparseGraphShaped.layOutBatchesLikeGraphs();
         try (Tokenizer t = Tokenizer.load(TreeForwardTest.MODEL)) {
             prompts = new int[][] {
@@ -73,18 +73,18 @@ class BatchedForwardTest {
 
     @Test
     void treesOfAFewSessionsOfManySlotsMatchTheirOwnSessions() {
-        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {1, 9, 23, 4});
+        treesInOnePassMatchTheirOwnSessions(sparse, "batching 32 slots", 3, new int[] {1, 9, 23, 4});
         // Trees of one size: the gathered pass runs them unpacked, row for row.
-        treesInOnePassMatchTheirOwnSessions(sparse, "batching 16 slots", 3, new int[] {6});
+        treesInOnePassMatchTheirOwnSessions(sparse, "batching 32 slots", 3, new int[] {6});
     }
 
     @Test
     void passesLaidOutAsGraphsMatchTheirOwnSessions() {
         // Four sequences' bucket, the fourth a padding one; trees of 1 + 9 + 23 nodes packed into 64 rows, not 4·32.
         treesInOnePassMatchTheirOwnSessions(graphShaped, "batching 3 slots", 3, new int[] {1, 9, 23});
-        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 16 slots", 3, new int[] {1, 9, 23});
+        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 32 slots", 3, new int[] {1, 9, 23});
         // Three trees of 6 nodes fill 32 rows as 4·8 does: padded, not packed.
-        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 16 slots", 3, new int[] {6});
+        treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 32 slots", 3, new int[] {6});
     }
 
     private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count,
@@ -133,6 +133,16 @@ class BatchedForwardTest {
             }
         }
         assertEquals(tensorsBefore, NativeMemory.tensorCensus(batching), "tensors left behind by the passes");
+    }
+
+    @Test
+    void aPassReadsTheSlotsInPlaceWhenTheIdleOnesCostLessThanAGather() {
+        // The two measured on an H100 (BatchedSteps.inPlace): 16 streams in a batch of 64 slots.
+        assertTrue(BatchedSteps.readsInPlace(11, 64, 32, 128, 1, 2), "7B shape, 11 trees of up to 32 nodes");
+        assertTrue(!BatchedSteps.readsInPlace(14, 64, 64, 64, 3, 2), "code-15m, 14 trees of up to 64 nodes");
+        assertTrue(BatchedSteps.readsInPlace(52, 64, 16, 64, 3, 2), "code-15m at 64 streams, 52 trees");
+        assertTrue(BatchedSteps.readsInPlace(3, 3, 64, 64, 3, 4), "every slot in the pass");
+        assertTrue(!BatchedSteps.readsInPlace(1, 64, 1, 128, 1, 2), "one sequence of 64 slots");
     }
 
     @Test
