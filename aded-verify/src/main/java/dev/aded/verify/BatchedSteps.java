@@ -295,7 +295,8 @@ final class BatchedSteps implements AutoCloseable {
      */
     private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int rows = realRows(trees, count);
-        return inPlace(count, maxNodes) ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
+        return inPlace(count, maxNodes)
+                ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
                 : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes, rows, 0,
                         count);
     }
