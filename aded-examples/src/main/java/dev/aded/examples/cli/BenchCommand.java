@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import dev.aded.core.Cancellation;
 import dev.aded.core.GenerationConfig;
 import dev.aded.core.GenerationResult;
+import dev.aded.core.GenerationStats;
 import dev.aded.core.Generator;
 import dev.aded.core.Mode;
 import dev.aded.core.VerifierCostModel;
@@ -33,6 +34,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -445,13 +447,7 @@ final class BenchCommand implements Callable<Integer> {
 
         /** Weighted by steps, so that it is the mean batch of the forward passes these requests took part in. */
         double meanSequencesPerPass() {
-            long steps = 0;
-            long sequences = 0;
-            for (Request r : requests) {
-                steps += r.result().stats().steps();
-                sequences += Arrays.stream(r.result().stats().sequencesPerStep()).sum();
-            }
-            return steps == 0 ? 0 : (double) sequences / steps;
+            return meanPerStep(GenerationStats::sequencesPerStep);
         }
 
         /** The forward passes these requests took part in: each step counts as its share of its pass. */
@@ -490,13 +486,18 @@ final class BenchCommand implements Callable<Integer> {
 
         /** Draft nodes a tree held, the root not counted, over the steps of these requests. */
         double meanDraftNodes() {
+            return meanPerStep(GenerationStats::nodesPerStep);
+        }
+
+        /** The mean over every step of these requests of a figure each step records. */
+        private double meanPerStep(Function<GenerationStats, int[]> perStep) {
             long steps = 0;
-            long nodes = 0;
+            long sum = 0;
             for (Request r : requests) {
                 steps += r.result().stats().steps();
-                nodes += Arrays.stream(r.result().stats().nodesPerStep()).sum();
+                sum += Arrays.stream(perStep.apply(r.result().stats())).sum();
             }
-            return steps == 0 ? 0 : (double) nodes / steps;
+            return steps == 0 ? 0 : (double) sum / steps;
         }
 
         /** Requests whose output equals that of {@code other}'s request of the same prompt (cycled, see above). */
@@ -535,7 +536,7 @@ final class BenchCommand implements Callable<Integer> {
         private final ByStep predictedInBin = new ByStep();
         private final ByStep actualInBin = new ByStep();
 
-        void add(dev.aded.core.GenerationStats s, long captureNanos) {
+        void add(GenerationStats s, long captureNanos) {
             this.captureNanos += captureNanos;
             newTokens += s.newTokens();
             steps += s.steps();
