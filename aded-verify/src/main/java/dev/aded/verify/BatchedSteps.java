@@ -15,10 +15,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One forward pass over the trees of several sessions of a batch ({@link KvSlots}): each sequence's nodes sit at
  * their own positions, write their keys and values into their own slot, and attend to their own past and to
  * their ancestors in their own tree. Row-wise operations (projections, MLP, head: nearly all the arithmetic) run over
- * the pass's rows; attention reads the keys one of two ways. When the pass holds a good share of the slots, it runs
- * over every slot at once, read in place as one strided batch ([kv heads, slots, keys, head dim], a view), each
- * slot's queries being its sequence's nodes or, for a slot outside the pass, any rows, masked and left unread. When
- * the pass holds few, it gathers their keys, B sequences of past and tree, on every layer: a copy, which cost a
+ * the pass's rows; attention reads the keys one of two ways, whichever moves fewer bytes ({@link #inPlace}). In
+ * place, it runs over every slot at once, read as one strided batch ([kv heads, slots, keys, head dim], a view), each
+ * slot's queries being its sequence's nodes or, for a slot outside the pass, any rows, masked and left unread.
+ * Gathered, it copies its sequences' keys, B sequences of past and tree, on every layer: a copy, which cost a
  * 7B-shape pass of 16 sequences three times one sequence's, but no reads of idle slots. Eager on the CPU; on a GPU
  * with the graph helper, replayed as CUDA graphs bucketed by (sequences, nodes, keys, way), as vLLM captures decode
  * per batch size.
@@ -175,7 +175,10 @@ final class BatchedSteps implements AutoCloseable {
 
     /** Gathering a sequence's keys and values costs this many times their bytes (see {@link #inPlace}). */
     static final double GATHER_COST = 10;
-    /** Bytes moved per attention score in place: written, masked, read by the softmax, written, read again. */
+    /**
+     * Bytes moved per attention score in place, an estimate: an f16 score is written, masked, read by the softmax
+     * and its output read by the product with the values.
+     */
     static final double SCORE_BYTES = 8;
 
     /** {@link #inPlace} for a model of these dimensions and a batch of {@code slots} slots. */

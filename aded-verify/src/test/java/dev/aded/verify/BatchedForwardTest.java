@@ -3,6 +3,7 @@ package dev.aded.verify;
 import static dev.aded.verify.TreeForwardTest.argmax;
 import static dev.aded.verify.TreeForwardTest.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -139,10 +140,10 @@ class BatchedForwardTest {
     void aPassReadsTheSlotsInPlaceWhenTheIdleOnesCostLessThanAGather() {
         // The two measured on an H100 (BatchedSteps.inPlace): 16 streams in a batch of 64 slots.
         assertTrue(BatchedSteps.readsInPlace(11, 64, 32, 128, 1, 2), "7B shape, 11 trees of up to 32 nodes");
-        assertTrue(!BatchedSteps.readsInPlace(14, 64, 64, 64, 3, 2), "code-15m, 14 trees of up to 64 nodes");
+        assertFalse(BatchedSteps.readsInPlace(14, 64, 64, 64, 3, 2), "code-15m, 14 trees of up to 64 nodes");
         assertTrue(BatchedSteps.readsInPlace(52, 64, 16, 64, 3, 2), "code-15m at 64 streams, 52 trees");
         assertTrue(BatchedSteps.readsInPlace(3, 3, 64, 64, 3, 4), "every slot in the pass");
-        assertTrue(!BatchedSteps.readsInPlace(1, 64, 1, 128, 1, 2), "one sequence of 64 slots");
+        assertFalse(BatchedSteps.readsInPlace(1, 64, 1, 128, 1, 2), "one sequence of 64 slots");
     }
 
     @Test
