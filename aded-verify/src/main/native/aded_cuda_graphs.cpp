@@ -6,6 +6,7 @@
 // Plain C functions (called through JNA), so the library needs no JNI header and no Java at build time.
 // Every function returns 0 on success or -1 with a message in the caller's buffer.
 #include <ATen/cuda/CUDAGraph.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
@@ -14,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace {
@@ -165,6 +167,23 @@ long long aded_reserved_bytes(int device) {
   } catch (...) {
     return -1;
   }
+}
+
+// Starts libtorch's Kineto profiler for the device's kernels and the calling thread's operators: what a pass's
+// kernels cost on the device, captured graphs' replays included, which no wall-clock timing of a pass can split.
+int aded_profile_start(char* err, int len) {
+  return guarded(err, len, [&] {
+    namespace prof = torch::profiler::impl;
+    prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    std::set<prof::ActivityType> activities{prof::ActivityType::CPU, prof::ActivityType::CUDA};
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+  });
+}
+
+// Stops the profiler and writes what it recorded as a Chrome trace (JSON) to path.
+int aded_profile_stop(const char* path, char* err, int len) {
+  return guarded(err, len, [&] { torch::autograd::profiler::disableProfiler()->save(path); });
 }
 
 }  // extern "C"

@@ -153,6 +153,19 @@ final class CudaGraphs {
         return Binding.aded_reserved_bytes(device);
     }
 
+    /**
+     * Starts libtorch's profiler: the device's kernels (captured graphs' replays included) and this thread's
+     * operators, until {@link #stopProfile}.
+     */
+    static void startProfile() {
+        check(Binding.aded_profile_start(error(), ERR), "starting the profiler");
+    }
+
+    /** Stops the profiler and writes its record to {@code trace} as a Chrome trace. */
+    static void stopProfile(Path trace) {
+        check(Binding.aded_profile_stop(trace.toString(), error(), ERR), "writing the profile " + trace);
+    }
+
     /** A captured graph: replays the captured work on the current stream. */
     final class Graph implements AutoCloseable {
         private Pointer handle;
@@ -219,5 +232,9 @@ final class CudaGraphs {
         static native int aded_copy_out(Pointer tensor, Pointer dst, long bytes, byte[] err, int len);
 
         static native long aded_reserved_bytes(int device);
+
+        static native int aded_profile_start(byte[] err, int len);
+
+        static native int aded_profile_stop(String path, byte[] err, int len);
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.aded.core.DraftTree;
 import dev.aded.core.ModelSession;
 import dev.aded.core.TreeLogits;
+import dev.aded.verify.DeviceProfile;
 import dev.aded.verify.LlamaModel;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,9 +18,16 @@ import java.util.Locale;
  * <pre>
  * java -cp ... dev.aded.verify.bench.BatchBench [MODEL_DIR|random7b] [cpu|gpu] [context] [batches,...] [nodes,...]
  * </pre>
+ *
+ * <p>With {@code -Daded.profile=DIR} on a GPU, each shape then runs {@value #PROFILED} passes more under the
+ * device profiler ({@link DeviceProfile}), written to {@code DIR/batch-<B>x<nodes>.p<passes>.json}:
+ * {@code aded-examples/gpu/trace-summary.py} splits them by kernel.
  */
 public final class BatchBench {
     private BatchBench() {}
+
+    /** Passes a profile of one shape records. */
+    static final int PROFILED = 20;
 
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "../aded-examples/models/code-15m";
@@ -28,6 +36,7 @@ public final class BatchBench {
         int[] batches = ints(args.length > 3 ? args[3] : "1,4,16,64");
         int[] nodes = ints(args.length > 4 ? args[4] : "1,16");
         int passes = device.isGpu() ? 60 : 10;
+        String profiles = System.getProperty("aded.profile");
         int maxBatch = Arrays.stream(batches).max().orElse(1);
         int maxNodes = Arrays.stream(nodes).max().orElse(1);
         try (LlamaModel model = which.equals("random7b") ? LlamaModel.random(ForwardBench.llama7b(), device, 1)
@@ -45,7 +54,11 @@ public final class BatchBench {
                 double single = 0;
                 for (int n : nodes) {
                     for (int b : batches) {
-                        double ms = median(model, sessions, b, n, prompt, passes);
+                        double ms = median(model, sessions, b, n, prompt, passes, null);
+                        if (profiles != null) {
+                            median(model, sessions, b, n, prompt, PROFILED, Path.of(profiles,
+                                    String.format(Locale.ROOT, "batch-%dx%d.p%d.json", b, n, PROFILED)));
+                        }
                         if (b == 1) {
                             single = ms;
                         }
@@ -66,8 +79,12 @@ public final class BatchBench {
         }
     }
 
-    /** Median pass over b sessions' chains of n nodes, each session refilled to the context first. */
-    private static double median(LlamaModel model, ModelSession[] all, int b, int n, int[] prompt, int passes) {
+    /**
+     * Median pass over b sessions' chains of n nodes, each session refilled to the context first; the passes after
+     * the warm-up profiled into {@code profile} unless it is null.
+     */
+    private static double median(LlamaModel model, ModelSession[] all, int b, int n, int[] prompt, int passes,
+            Path profile) {
         ModelSession[] sessions = Arrays.copyOf(all, b);
         DraftTree[] trees = new DraftTree[b];
         int[] last = new int[b];
@@ -78,7 +95,11 @@ public final class BatchBench {
             trees[s] = new DraftTree(n);
         }
         double[] ms = new double[passes];
+        DeviceProfile recording = null;
         for (int i = -5; i < passes; i++) {
+            if (i == 0 && profile != null) {
+                recording = DeviceProfile.start(model, profile);
+            }
             for (int s = 0; s < b; s++) {
                 trees[s].reset(last[s]);
                 int node = 0;
@@ -95,6 +116,9 @@ public final class BatchBench {
             if (i >= 0) {
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
+        }
+        if (recording != null) {
+            recording.close();
         }
         Arrays.sort(ms);
         return ms[passes / 2];
