@@ -5,6 +5,8 @@
 // The forward pass itself stays the Java code in dev.aded.verify.LlamaModel; only its host cost goes away.
 // Plain C functions (called through JNA), so the library needs no JNI header and no Java at build time.
 // Every function returns 0 on success or -1 with a message in the caller's buffer.
+#include <ATen/Context.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -167,6 +169,27 @@ long long aded_reserved_bytes(int device) {
   } catch (...) {
     return -1;
   }
+}
+
+// Fused attention, softmax(q·kᵀ + mask)·v with no scaling (the queries come scaled), through libtorch's
+// scaled_dot_product_attention: with an additive mask on a GPU, a memory-efficient kernel that never writes the
+// scores out, where DJL's operators take a matmul, an add, a softmax and a matmul, each a round trip of the scores
+// through device memory. q [.., Lq, D], k and v [.., Lk, D], mask broadcastable to [.., Lq, Lk] in q's dtype.
+// Returns a new tensor (a heap-allocated at::Tensor, as DJL's handles are, which DJL frees), or null with a message.
+// cuDNN's attention, libtorch's first choice on an H100, is turned off for the process: with it, code-15m's
+// batched passes in the bench took twice as long and its graph captures twelve times longer, though one pass of a
+// fixed shape was faster; it builds an execution plan for each new shape, which the likely cause (not measured
+// apart). Memory-efficient attention is then the choice.
+void* aded_attention(void* q, void* k, void* v, void* mask, char* err, int len) {
+  static std::once_flag no_cudnn;
+  std::call_once(no_cudnn, [] { at::globalContext().setSDPUseCuDNN(false); });
+  at::Tensor* out = nullptr;
+  guarded(err, len, [&] {
+    out = new at::Tensor(at::scaled_dot_product_attention(
+        *static_cast<at::Tensor*>(q), *static_cast<at::Tensor*>(k), *static_cast<at::Tensor*>(v),
+        *static_cast<at::Tensor*>(mask), 0.0, false, 1.0));
+  });
+  return out;
 }
 
 // Starts libtorch's Kineto profiler for the device's kernels and the calling thread's operators: what a pass's

@@ -2,6 +2,7 @@ package dev.aded.verify;
 
 import ai.djl.Device;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
@@ -154,6 +155,20 @@ final class CudaGraphs {
     }
 
     /**
+     * {@code softmax(q·kᵀ + mask)·v}, unscaled, as one fused kernel (libtorch's scaled_dot_product_attention, memory
+     * efficient with a mask): q {@code [.., Lq, D]}, k and v {@code [.., Lk, D]}, mask broadcastable to
+     * {@code [.., Lq, Lk]}. The result joins q's manager.
+     */
+    static PtNDArray attention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask) {
+        Pointer out = Binding.aded_attention(new Pointer(q.getHandle()), new Pointer(k.getHandle()),
+                new Pointer(v.getHandle()), new Pointer(mask.getHandle()), error(), ERR);
+        if (out == null) {
+            check(-1, "fused attention");
+        }
+        return new PtNDArray((PtNDManager) q.getManager(), Pointer.nativeValue(out));
+    }
+
+    /**
      * Starts libtorch's profiler: the device's kernels (captured graphs' replays included) and this thread's
      * operators, until {@link #stopProfile}.
      */
@@ -232,6 +247,8 @@ final class CudaGraphs {
         static native int aded_copy_out(Pointer tensor, Pointer dst, long bytes, byte[] err, int len);
 
         static native long aded_reserved_bytes(int device);
+
+        static native Pointer aded_attention(Pointer q, Pointer k, Pointer v, Pointer mask, byte[] err, int len);
 
         static native int aded_profile_start(byte[] err, int len);
 

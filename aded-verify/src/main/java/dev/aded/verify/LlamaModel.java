@@ -346,13 +346,17 @@ public final class LlamaModel implements TargetModel {
         PtNDArray sin = Torch.slice(rope, 2, hd, 2L * hd);
         PtNDArray h = Torch.embedding(tokens, (PtNDArray) weights.embed);
         NDManager step = h.getManager();
+        boolean fused = mask != null && keys.sequences() >= FUSED_MIN_SEQUENCES && fusedAttention();
+        if (fused) {
+            mask = fusedMask(mask, keys.sequences(), keys.packing() == null ? n : keys.packing().paddedRows);
+        }
         for (int l = 0; l < c.numLayers(); l++) {
             // A layer's temporaries (its gathered keys above all, hundreds of MB for a batch of 7B sequences) go
             // when it ends, not with the step: results land in their first operand's manager, so the layer's input
             // moves into a scope of its own, and only its output moves back.
             try (NDManager scope = step.newSubManager()) {
                 h.attach(scope);
-                h = layer(l, h, cos, sin, mask, kv.layers[l], write, keys, n);
+                h = layer(l, h, cos, sin, mask, fused, kv.layers[l], write, keys, n);
                 h.attach(step);
             }
         }
@@ -503,11 +507,12 @@ public final class LlamaModel implements TargetModel {
      * @param sin the RoPE sines, likewise (0 for v heads)
      * @param mask additive attention mask [B, n/B, L] or, for one sequence, [n, L]: one row per token, which the g
      *     query heads of a group share (see {@link #masked}); null for one token per sequence attending to all its
-     *     keys
+     *     keys; when {@code fused}, that mask as {@link #fusedMask} lays it out
+     * @param fused whether attention runs as one fused kernel ({@link #fusedAttention})
      * @param layerCache this layer's cache, [2·kvHeads, rows, headDim]
      */
-    private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, PtNDArray layerCache,
-            CacheWrite write, Keys keys, int n) {
+    private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, boolean fused,
+            PtNDArray layerCache, CacheWrite write, Keys keys, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
         int qH = c.numHeads();
@@ -523,7 +528,7 @@ public final class LlamaModel implements TargetModel {
         PtNDArray roped = Torch.add(Torch.mul(qkv, cos), Torch.mul(Torch.matmul(qkv, (PtNDArray) rotateHalf), sin));
         write.into(layerCache, Torch.permute(Torch.slice(roped, 1, qH, heads), KV_HEADS_FIRST));
         PtNDArray past = keys.read(layerCache, h.getManager()); // [2kvH, B, L, D]
-        PtNDArray keysT = Torch.transpose(Torch.slice(past, 0, 0, kvH), 2, 3); // [kvH, B, D, L], a view
+        PtNDArray pastKeys = Torch.slice(past, 0, 0, kvH);
         PtNDArray values = Torch.slice(past, 0, kvH, 2L * kvH);
         PtNDArray queries = Torch.slice(roped, 1, 0, qH);
         int rows = n;
@@ -532,12 +537,8 @@ public final class LlamaModel implements TargetModel {
             rows = keys.packing().paddedRows;
         }
         PtNDArray q = grouped(queries, b, rows / b, kvH, g, hd);
-        PtNDArray scores = Torch.matmul(q, keysT); // [kvH, B, g·rows/B, L]
-        if (mask != null) {
-            scores = masked(scores, mask, b, g);
-        }
-        // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
-        PtNDArray o = ungrouped(Torch.matmul(Torch.softmax(scores, -1, dtype), values), b, rows / b, kvH, g, hd);
+        PtNDArray o = ungrouped(fused ? CudaGraphs.attention(q, pastKeys, values, mask)
+                : attention(q, pastKeys, values, mask, b, g), b, rows / b, kvH, g, hd);
         if (keys.packing() != null) {
             o = keys.packing().toPacked(o);
         }
@@ -548,6 +549,53 @@ public final class LlamaModel implements TargetModel {
         PtNDArray up = Torch.slice(gu, 1, inter, 2L * inter);
         PtNDArray act = Torch.mul(Torch.mul(gate, Torch.sigmoid(gate)), up);
         return linear(act, (PtNDArray) weights.down[l], h, n);
+    }
+
+    /**
+     * softmax(q·kᵀ + mask)·v, the way DJL's operators do it: q [kvH, B, g·t, D] ({@link #grouped}), keys and values
+     * [kvH, B, L, D], mask as {@link #layer} takes it (null: none).
+     */
+    private PtNDArray attention(PtNDArray q, PtNDArray keys, PtNDArray values, PtNDArray mask, int b, int g) {
+        PtNDArray scores = Torch.matmul(q, Torch.transpose(keys, 2, 3)); // [kvH, B, g·t, L]
+        if (mask != null) {
+            scores = masked(scores, mask, b, g);
+        }
+        // In f16 too: PyTorch's softmax kernels accumulate in f32 whatever the tensor's type.
+        return Torch.matmul(Torch.softmax(scores, -1, dtype), values);
+    }
+
+    /**
+     * Whether masked attention over {@link #FUSED_MIN_SEQUENCES} sequences or more runs as one fused kernel (the
+     * native helper's, {@link CudaGraphs#attention}): on a GPU with the helper, unless
+     * {@code -Daded.fusedAttention=false}. The four kernels it replaces (scores, mask, softmax, product with the
+     * values) each take the scores through device memory: code-15m's 16-sequence passes spent 52 µs of their 177 µs
+     * a layer in them, on an H100.
+     */
+    private boolean fusedAttention() {
+        return FUSED && graphPool() != null;
+    }
+
+    private static final boolean FUSED = Boolean.parseBoolean(System.getProperty("aded.fusedAttention", "true"));
+    /**
+     * The fused kernel (memory-efficient attention) runs a block per sequence, kv head and 64 query rows, each over
+     * all of its keys: few sequences leave most of the GPU idle. On an H100 (2026-12-07) it took 38 µs a layer for
+     * one code-15m sequence, where the four kernels take 15-26, and 59 µs for 64 sequences of 40 nodes, where they
+     * took some 125 (the pass's kernels 2,169 µs against 2,698); 64 code-15m streams gave 47,134 tok/s fused against
+     * 42,402, and 16 streams, whose passes hold 14 sequences, 25,138 against 30,387.
+     */
+    static final int FUSED_MIN_SEQUENCES = 32;
+
+    /**
+     * The mask [B, t, L] (or [t, L]) of one row per token as the fused kernel broadcasts it: [1, B, g·t, L], each
+     * token's row repeated for the g query heads of its group, in {@link #grouped}'s row order. Made once a pass,
+     * where {@link #masked} broadcasts per layer, because the kernel takes no broadcast within a dimension.
+     */
+    private PtNDArray fusedMask(PtNDArray mask, int b, int rows) {
+        int g = config.groupSize();
+        long t = rows / b;
+        long keys = mask.getShape().get(mask.getShape().dimension() - 1);
+        PtNDArray tiled = Torch.tile(Torch.reshape(mask, new long[] {b, 1, t, keys}), new long[] {1, g, 1, 1});
+        return Torch.reshape(tiled, new long[] {1, b, g * t, keys});
     }
 
     /**
