@@ -11,12 +11,13 @@ import java.util.Random;
 /**
  * On a GPU: batched passes (CUDA graphs per bucket) against each session's own single-sequence pass, over growing
  * contexts and random trees, with commits; every node's logits within the tolerance and its argmax the same or a
- * rounding tie. Exits non-zero on a failure.
+ * rounding tie. Exits non-zero on a failure. 40 sessions, so that passes over 32 sequences or more, whose attention
+ * is one fused kernel ({@link LlamaModel#FUSED_MIN_SEQUENCES}), are checked beside those of fewer.
  *
  * <pre>java -cp ... dev.aded.verify.BatchCheck MODEL_DIR [f16|f32]</pre>
  */
 public final class BatchCheck {
-    private static final int SESSIONS = 12;
+    private static final int SESSIONS = 40;
     private static final int ROUNDS = 40;
 
     private BatchCheck() {}
