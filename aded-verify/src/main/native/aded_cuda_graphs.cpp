@@ -178,7 +178,7 @@ long long aded_reserved_bytes(int device) {
 // Returns a new tensor (a heap-allocated at::Tensor, as DJL's handles are, which DJL frees), or null with a message.
 // cuDNN's attention, libtorch's first choice on an H100, is turned off for the process: with it, code-15m's
 // batched passes in the bench took twice as long and its graph captures twelve times longer, though one pass of a
-// fixed shape was faster; it builds an execution plan for each new shape, which the likely cause (not measured
+// fixed shape was faster; it builds an execution plan for each new shape, which is the likely cause (not measured
 // apart). Memory-efficient attention is then the choice.
 void* aded_attention(void* q, void* k, void* v, void* mask, char* err, int len) {
   static std::once_flag no_cudnn;

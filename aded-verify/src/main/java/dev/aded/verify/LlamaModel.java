@@ -348,7 +348,7 @@ public final class LlamaModel implements TargetModel {
         NDManager step = h.getManager();
         boolean fused = mask != null && keys.sequences() >= FUSED_MIN_SEQUENCES && fusedAttention();
         if (fused) {
-            mask = fusedMask(mask, keys.sequences(), keys.packing() == null ? n : keys.packing().paddedRows);
+            mask = fusedMask(mask, keys.sequences(), keys.attentionRows(n));
         }
         for (int l = 0; l < c.numLayers(); l++) {
             // A layer's temporaries (its gathered keys above all, hundreds of MB for a batch of 7B sequences) go
@@ -373,6 +373,11 @@ public final class LlamaModel implements TargetModel {
         /** How the pass's rows map to the attention's B sequences of equal length; null when they are the same rows. */
         default Packing packing() {
             return null;
+        }
+
+        /** The attention's rows, all B sequences', for a pass of {@code n} rows. */
+        default int attentionRows(int n) {
+            return packing() == null ? n : packing().paddedRows;
         }
 
         /**
@@ -531,10 +536,9 @@ public final class LlamaModel implements TargetModel {
         PtNDArray pastKeys = Torch.slice(past, 0, 0, kvH);
         PtNDArray values = Torch.slice(past, 0, kvH, 2L * kvH);
         PtNDArray queries = Torch.slice(roped, 1, 0, qH);
-        int rows = n;
+        int rows = keys.attentionRows(n);
         if (keys.packing() != null) {
             queries = keys.packing().toPadded(queries, qH, hd);
-            rows = keys.packing().paddedRows;
         }
         PtNDArray q = grouped(queries, b, rows / b, kvH, g, hd);
         PtNDArray o = ungrouped(fused ? CudaGraphs.attention(q, pastKeys, values, mask)
