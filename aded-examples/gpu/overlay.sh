@@ -13,7 +13,7 @@ for m in aded-core aded-datastore aded-mcts aded-verify aded-examples; do
 done
 mkdir -p "$stage/dev/aded/verify"
 cp -r "$root/aded-verify/target/test-classes/dev/aded/verify/bench" "$stage/dev/aded/verify/"
-cp "$root"/aded-verify/target/test-classes/dev/aded/verify/{GraphCheck,BatchCheck}*.class "$stage/dev/aded/verify/"
+cp "$root"/aded-verify/target/test-classes/dev/aded/verify/{GraphCheck,BatchCheck,AttentionCheck}*.class "$stage/dev/aded/verify/"
 rm -rf "$stage/native" "$stage/models"
 XZ_OPT=-9e tar -C "$stage" -cJf "$root/.gpu/classes.tar.xz" .
 du -b "$root/.gpu/classes.tar.xz"

@@ -18,7 +18,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/app"
 (cd "$stage/app" && unzip -q "$root/aded-examples/target/aded-gpu.jar")
 cp -r aded-verify/target/test-classes/dev/aded/verify/bench "$stage/app/dev/aded/verify/"
-cp aded-verify/target/test-classes/dev/aded/verify/{GraphCheck,BatchCheck}*.class "$stage/app/dev/aded/verify/"
+cp aded-verify/target/test-classes/dev/aded/verify/{GraphCheck,BatchCheck,AttentionCheck}*.class "$stage/app/dev/aded/verify/"
 strip --strip-unneeded "$stage"/app/native/lib/linux-x86_64/cpu/libtokenizers.so
 
 # Modules: what jdeps finds (java.desktop for java.beans, which the chat-template engine uses), jdk.jfr to profile

@@ -2,7 +2,7 @@
 # Runs the GPU checks and benchmarks on a Linux x86-64 machine with an NVIDIA GPU and a python3 that holds a CUDA
 # build of PyTorch, from the folder .gpu/ that package.sh made. Results go to $OUT (or ./gpu-results).
 #
-#   aded-examples/gpu/run-on-device.sh [helper] [graphs] [batch-check] [smoke] [datastore] [bench] [bench-no-corpus]
+#   aded-examples/gpu/run-on-device.sh [helper] [attention-check] [graphs] [batch-check] [smoke] [datastore] [bench] [bench-no-corpus]
 #                                      [bench-f32] [bench-best-first] [bench-concurrency] [batch-forward] [forward]
 #                                      [bench-concurrency-7b] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
@@ -100,6 +100,13 @@ for step in $steps; do
       "${aded[@]}" bench --device gpu --model "$model" --datastore "$ds" --prompts "$prompts" --modes ar,aded \
         --drafter best-first --max-new-tokens 128 --json "$out/bench-gpu-best-first.json" 2>&1 \
         | tee "$out/bench-gpu-best-first.txt"
+      ;;
+    attention-check)
+      # the helper's tree-attention kernel against DJL's operators on random inputs, f16 and f32
+      for dtype in f16 f32; do
+        "${java[@]}" dev.aded.verify.AttentionCheck $dtype 2>&1 | tee "$out/attention-check-$dtype.txt" \
+          || echo "attention-check $dtype: FAILED (the steps after it still run)"
+      done
       ;;
     batch-check)
       # batched passes (graphs per batch bucket) against each session's own pass, f16 and f32

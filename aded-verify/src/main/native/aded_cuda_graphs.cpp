@@ -6,6 +6,7 @@
 // Plain C functions (called through JNA), so the library needs no JNI header and no Java at build time.
 // Every function returns 0 on success or -1 with a message in the caller's buffer.
 #include <ATen/Context.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
@@ -13,6 +14,9 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include "aded_tree_attention.h"
+
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -188,6 +192,82 @@ void* aded_attention(void* q, void* k, void* v, void* mask, char* err, int len) 
     out = new at::Tensor(at::scaled_dot_product_attention(
         *static_cast<at::Tensor*>(q), *static_cast<at::Tensor*>(k), *static_cast<at::Tensor*>(v),
         *static_cast<at::Tensor*>(mask), 0.0, false, 1.0));
+  });
+  return out;
+}
+
+// Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel (aded_tree_attention.cu):
+// q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v [kvH, A, L, D] (strided
+// views of a KV cache, or gathered keys), mask [A, t, L] or [t, L] in q's type (any strides), or null for none. Returns a new
+// tensor [A·t, qH·D] (heap-allocated as DJL's handles are, which DJL frees), or null with a message.
+void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, char* err, int len) {
+  at::Tensor* out = nullptr;
+  guarded(err, len, [&] {
+    const at::Tensor& q = *static_cast<at::Tensor*>(qp);
+    const at::Tensor& k = *static_cast<at::Tensor*>(kp);
+    const at::Tensor& v = *static_cast<at::Tensor*>(vp);
+    TORCH_CHECK(q.dim() == 3 && k.dim() == 4 && v.dim() == 4, "tree attention takes q [rows, heads, D] and k, v"
+                " [kv heads, sequences, keys, D], got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
+    TORCH_CHECK(k.sizes() == v.sizes(), "keys ", k.sizes(), " and values ", v.sizes(), " differ");
+    const int64_t kv_heads = k.size(0), sequences = k.size(1), keys = k.size(2), dim = k.size(3);
+    TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
+                dim);
+    TORCH_CHECK(q.size(2) == dim && q.size(1) % kv_heads == 0 && q.size(0) % sequences == 0, "queries ", q.sizes(),
+                " do not fit keys ", k.sizes());
+    TORCH_CHECK(q.is_cuda() && q.scalar_type() == k.scalar_type() && k.scalar_type() == v.scalar_type()
+                && (q.scalar_type() == at::kHalf || q.scalar_type() == at::kFloat),
+                "tree attention takes CUDA tensors of one type, f16 or f32");
+    // The kernel reads keys and values 16 bytes at a time.
+    const int64_t vector = 16 / static_cast<int64_t>(q.element_size());
+    for (const at::Tensor* t : {&k, &v}) {
+      TORCH_CHECK(t->stride(3) == 1 && t->stride(0) % vector == 0 && t->stride(1) % vector == 0
+                  && t->stride(2) % vector == 0 && reinterpret_cast<uintptr_t>(t->data_ptr()) % 16 == 0,
+                  "tree attention needs 16-byte aligned key and value rows");
+    }
+    TORCH_CHECK(q.stride(2) == 1, "tree attention needs each query head's dimensions contiguous");
+    TreeAttentionArgs a{};
+    a.q = q.data_ptr();
+    a.q_row = q.stride(0);
+    a.q_head = q.stride(1);
+    a.k = k.data_ptr();
+    a.k_head = k.stride(0);
+    a.k_seq = k.stride(1);
+    a.k_key = k.stride(2);
+    a.v = v.data_ptr();
+    a.v_head = v.stride(0);
+    a.v_seq = v.stride(1);
+    a.v_key = v.stride(2);
+    const int64_t tokens = q.size(0) / sequences;
+    if (maskp != nullptr) {
+      const at::Tensor& m = *static_cast<at::Tensor*>(maskp);
+      const bool batched = m.dim() == 3;
+      TORCH_CHECK(((batched && m.size(0) == sequences) || m.dim() == 2) && m.size(-2) == tokens && m.size(-1) == keys
+                  && m.scalar_type() == q.scalar_type(),
+                  "a tree mask [", sequences, ", ", tokens, ", ", keys, "] (or without its first dimension) in the",
+                  " queries' type, got ", m.sizes());
+      a.mask = m.data_ptr();
+      a.m_seq = batched ? m.stride(0) : 0;
+      a.m_row = m.stride(-2);
+      a.m_key = m.stride(-1);
+    }
+    at::Tensor result = at::empty({q.size(0), q.size(1) * dim}, q.options());
+    a.out = result.data_ptr();
+    a.sequences = static_cast<int>(sequences);
+    a.tokens = static_cast<int>(tokens);
+    a.keys = static_cast<int>(keys);
+    a.kv_heads = static_cast<int>(kv_heads);
+    a.group = static_cast<int>(q.size(1) / kv_heads);
+    a.head_dim = static_cast<int>(dim);
+    a.half = q.scalar_type() == at::kHalf;
+    aded_tree_attention_split(a);
+    at::Tensor partial;  // freed by the caching allocator once the stream has used it
+    if (a.splits > 1) {
+      partial = at::empty({static_cast<int64_t>(a.splits) * q.size(0) * q.size(1) * (dim + 2)},
+                          q.options().dtype(at::kFloat));
+      a.partial = partial.data_ptr<float>();
+    }
+    C10_CUDA_CHECK(aded_tree_attention_launch(a, c10::cuda::getCurrentCUDAStream(q.device().index()).stream()));
+    out = new at::Tensor(std::move(result));
   });
   return out;
 }

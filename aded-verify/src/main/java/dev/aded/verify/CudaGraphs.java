@@ -169,6 +169,26 @@ final class CudaGraphs {
     }
 
     /**
+     * {@code softmax(q·kᵀ + mask)·v}, unscaled, as the helper's tree-attention kernel: q {@code [A·t, qH, D]} (A
+     * sequences of t rows; rows and heads may be strided), k and v {@code [kvH, A, L, D]} (views of a cache, or
+     * gathered), mask {@code [A, t, L]} or {@code [t, L]}, or null for none. Returns {@code [A·t, qH·D]}, in q's
+     * manager.
+     */
+    static PtNDArray treeAttention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask) {
+        Pointer out = Binding.aded_tree_attention(new Pointer(q.getHandle()), new Pointer(k.getHandle()),
+                new Pointer(v.getHandle()), mask == null ? null : new Pointer(mask.getHandle()), error(), ERR);
+        if (out == null) {
+            check(-1, "tree attention");
+        }
+        return new PtNDArray((PtNDManager) q.getManager(), Pointer.nativeValue(out));
+    }
+
+    /** Whether the tree-attention kernel takes heads of {@code headDim} dimensions (it is built for 64 and 128). */
+    static boolean treeAttentionSupports(int headDim) {
+        return headDim == 64 || headDim == 128;
+    }
+
+    /**
      * Starts libtorch's profiler: the device's kernels (captured graphs' replays included) and this thread's
      * operators, until {@link #stopProfile}.
      */
@@ -249,6 +269,9 @@ final class CudaGraphs {
         static native long aded_reserved_bytes(int device);
 
         static native Pointer aded_attention(Pointer q, Pointer k, Pointer v, Pointer mask, byte[] err, int len);
+
+        static native Pointer aded_tree_attention(Pointer q, Pointer k, Pointer v, Pointer mask, byte[] err,
+                int len);
 
         static native int aded_profile_start(byte[] err, int len);
 

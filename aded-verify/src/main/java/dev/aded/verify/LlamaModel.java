@@ -346,7 +346,8 @@ public final class LlamaModel implements TargetModel {
         PtNDArray sin = Torch.slice(rope, 2, hd, 2L * hd);
         PtNDArray h = Torch.embedding(tokens, (PtNDArray) weights.embed);
         NDManager step = h.getManager();
-        boolean fused = mask != null && keys.sequences() >= FUSED_MIN_SEQUENCES && fusedAttention();
+        boolean kernel = treeKernel();
+        boolean fused = !kernel && mask != null && keys.sequences() >= FUSED_MIN_SEQUENCES && fusedAttention();
         if (fused) {
             mask = fusedMask(mask, keys.sequences(), keys.attentionRows(n));
         }
@@ -356,7 +357,7 @@ public final class LlamaModel implements TargetModel {
             // moves into a scope of its own, and only its output moves back.
             try (NDManager scope = step.newSubManager()) {
                 h.attach(scope);
-                h = layer(l, h, cos, sin, mask, fused, kv.layers[l], write, keys, n);
+                h = layer(l, h, cos, sin, mask, kernel, fused, kv.layers[l], write, keys, n);
                 h.attach(step);
             }
         }
@@ -513,11 +514,12 @@ public final class LlamaModel implements TargetModel {
      * @param mask additive attention mask [B, n/B, L] or, for one sequence, [n, L]: one row per token, which the g
      *     query heads of a group share (see {@link #masked}); null for one token per sequence attending to all its
      *     keys; when {@code fused}, that mask as {@link #fusedMask} lays it out
-     * @param fused whether attention runs as one fused kernel ({@link #fusedAttention})
+     * @param kernel whether attention runs as the helper's tree-attention kernel ({@link #treeKernel})
+     * @param fused whether attention runs as libtorch's fused kernel ({@link #fusedAttention})
      * @param layerCache this layer's cache, [2·kvHeads, rows, headDim]
      */
-    private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, boolean fused,
-            PtNDArray layerCache, CacheWrite write, Keys keys, int n) {
+    private PtNDArray layer(int l, PtNDArray h, PtNDArray cos, PtNDArray sin, PtNDArray mask, boolean kernel,
+            boolean fused, PtNDArray layerCache, CacheWrite write, Keys keys, int n) {
         LlamaConfig c = config;
         int hd = c.headDim();
         int qH = c.numHeads();
@@ -540,9 +542,8 @@ public final class LlamaModel implements TargetModel {
         if (keys.packing() != null) {
             queries = keys.packing().toPadded(queries, qH, hd);
         }
-        PtNDArray q = grouped(queries, b, rows / b, kvH, g, hd);
-        PtNDArray o = ungrouped(fused ? CudaGraphs.attention(q, pastKeys, values, mask)
-                : attention(q, pastKeys, values, mask, b, g), b, rows / b, kvH, g, hd);
+        PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask)
+                : groupedAttention(queries, pastKeys, values, mask, fused, b, rows / b, g, dtype);
         if (keys.packing() != null) {
             o = keys.packing().toPacked(o);
         }
@@ -556,10 +557,26 @@ public final class LlamaModel implements TargetModel {
     }
 
     /**
+     * Attention with the query heads grouped under their kv heads: queries [B·t, qH, D] → token rows [B·t, qH·D], the
+     * keys and values [kvH, B, L, D], the mask as {@link #layer} takes it; by libtorch's fused kernel when
+     * {@code fused}, else by DJL's operators.
+     */
+    static PtNDArray groupedAttention(PtNDArray queries, PtNDArray keys, PtNDArray values, PtNDArray mask,
+            boolean fused, int b, int t, int g, DataType dtype) {
+        Shape k = keys.getShape();
+        int kvH = (int) k.get(0);
+        int hd = (int) k.get(3);
+        PtNDArray q = grouped(queries, b, t, kvH, g, hd);
+        return ungrouped(fused ? CudaGraphs.attention(q, keys, values, mask)
+                : attention(q, keys, values, mask, b, g, dtype), b, t, kvH, g, hd);
+    }
+
+    /**
      * softmax(q·kᵀ + mask)·v, the way DJL's operators do it: q [kvH, B, g·t, D] ({@link #grouped}), keys and values
      * [kvH, B, L, D], mask as {@link #layer} takes it (null: none).
      */
-    private PtNDArray attention(PtNDArray q, PtNDArray keys, PtNDArray values, PtNDArray mask, int b, int g) {
+    private static PtNDArray attention(PtNDArray q, PtNDArray keys, PtNDArray values, PtNDArray mask, int b, int g,
+            DataType dtype) {
         PtNDArray scores = Torch.matmul(q, Torch.transpose(keys, 2, 3)); // [kvH, B, g·t, L]
         if (mask != null) {
             scores = masked(scores, mask, b, g);
@@ -578,6 +595,18 @@ public final class LlamaModel implements TargetModel {
     private boolean fusedAttention() {
         return FUSED && graphPool() != null;
     }
+
+    /**
+     * Whether attention runs as the helper's tree-attention kernel ({@link CudaGraphs#treeAttention}): on a GPU with
+     * the helper, for head dimensions it was built for, with {@code -Daded.treeAttention=true}. One launch a
+     * layer in place of the grouping copies and the four attention operators, for any number of sequences.
+     */
+    private boolean treeKernel() {
+        return TREE_KERNEL && CudaGraphs.treeAttentionSupports(config.headDim()) && graphPool() != null;
+    }
+
+    private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
+            "false"));
 
     private static final boolean FUSED = Boolean.parseBoolean(System.getProperty("aded.fusedAttention", "true"));
     /**

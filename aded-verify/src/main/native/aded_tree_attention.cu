@@ -1,0 +1,349 @@
+// Attention of a batch of draft trees in one kernel: softmax(q·kᵀ + mask)·v for every query row of every sequence,
+// reading the keys and values where they are (a batch's slots in the KV cache, or a gathered copy) and the additive
+// tree mask as the pass built it.
+//
+// Why a kernel of our own: DJL's four operators (scores, mask add, softmax, product with the values) and the copies
+// that group the query heads took 85 of code-15m's 177 µs a layer in a 16-sequence pass, each a round trip of the
+// scores through device memory, and libtorch's fused kernels either run a block per sequence and 64 query rows over
+// all keys (memory-efficient attention: slow for few sequences) or take no arbitrary mask (flash attention).
+//
+// The work: a block per (16 query rows, part of the keys, kv head, sequence). The rows are a kv head's query heads
+// for some tokens, so they share its keys. Keys go through shared memory a chunk at a time (16 KB), scores and
+// weighted values on tensor cores in f16 (WMMA; CUDA cores in f32, which is for exact checks), the softmax as flash
+// attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
+// sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
+// keys are all masked for the block's rows (past a sequence's length in a padded bucket) adds exact zeros.
+#include "aded_tree_attention.h"
+
+#include <cuda_fp16.h>
+#include <math_constants.h>
+#include <mma.h>
+
+namespace {
+
+using namespace nvcuda;
+
+constexpr int ROWS = 16;  // query rows a block: one WMMA tile's height
+constexpr int THREADS = 128;
+constexpr int WARPS = THREADS / 32;
+constexpr unsigned FULL = 0xffffffffu;
+
+__device__ __forceinline__ float value(float x) { return x; }
+__device__ __forceinline__ float value(__half x) { return __half2float(x); }
+template <typename T>
+__device__ __forceinline__ T to(float x);
+template <>
+__device__ __forceinline__ float to<float>(float x) { return x; }
+template <>
+__device__ __forceinline__ __half to<__half>(float x) { return __float2half(x); }
+
+// Shared memory rows are padded by 16 bytes: rows of 128 or 256 bytes would put a WMMA tile's 16 rows in the same
+// banks.
+template <typename T, int D>
+struct Tile {
+  static constexpr int CHUNK = 16384 / (D * static_cast<int>(sizeof(T)));  // keys whose rows fill 16 KB
+  static constexpr int PAD = 16 / sizeof(T);
+  static constexpr int PARTS = THREADS / D;  // threads sharing a head dimension in the running sums
+  static constexpr int OWN = ROWS / PARTS;   // rows each of them keeps
+  alignas(32) T q[ROWS][D + PAD];
+  alignas(32) T kv[CHUNK][D + PAD];  // the chunk's keys, then its values
+  alignas(32) float s[ROWS][CHUNK + 4];
+  alignas(32) T p[ROWS][CHUNK + PAD];
+  alignas(32) float o[ROWS][D + 4];  // the chunk's weighted values
+  float top[ROWS];    // each row's running maximum
+  float total[ROWS];  // and its running sum of weights
+  float scale[ROWS];  // what this chunk's maximum makes of the sums so far
+  int live;           // whether any row opens a key of the chunk
+};
+
+// Rows [0, n) of a chunk of keys or values into shared memory, 16 bytes a load; rows past n are zeros.
+template <typename T, int D, int LD>
+__device__ __forceinline__ void load_rows(T (*dst)[LD], const T* src, long long stride, int n, int chunk) {
+  constexpr int VEC = 16 / sizeof(T);
+  for (int i = threadIdx.x; i < chunk * D / VEC; i += THREADS) {
+    const int row = i / (D / VEC);
+    const int col = (i % (D / VEC)) * VEC;
+    uint4 x = make_uint4(0, 0, 0, 0);
+    if (row < n) {
+      x = __ldg(reinterpret_cast<const uint4*>(src + row * stride + col));
+    }
+    *reinterpret_cast<uint4*>(&dst[row][col]) = x;
+  }
+}
+
+// s = q·kᵀ for the chunk. f16: WMMA, a warp per 16 keys.
+template <int D>
+__device__ __forceinline__ void scores(Tile<__half, D>& t) {
+  constexpr int CHUNK = Tile<__half, D>::CHUNK;
+  for (int n0 = (threadIdx.x / 32) * 16; n0 < CHUNK; n0 += WARPS * 16) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+    wmma::fill_fragment(c, 0.f);
+#pragma unroll
+    for (int k0 = 0; k0 < D; k0 += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
+      wmma::load_matrix_sync(a, &t.q[0][k0], D + Tile<__half, D>::PAD);
+      wmma::load_matrix_sync(b, &t.kv[n0][k0], D + Tile<__half, D>::PAD);
+      wmma::mma_sync(c, a, b, c);
+    }
+    wmma::store_matrix_sync(&t.s[0][n0], c, CHUNK + 4, wmma::mem_row_major);
+  }
+}
+
+// f32: a thread per key and some of the rows.
+template <int D>
+__device__ __forceinline__ void scores(Tile<float, D>& t) {
+  constexpr int CHUNK = Tile<float, D>::CHUNK;
+  const int j = threadIdx.x % CHUNK;
+  for (int r = threadIdx.x / CHUNK; r < ROWS; r += THREADS / CHUNK) {
+    float s = 0.f;
+    for (int d = 0; d < D; d++) {
+      s = fmaf(t.q[r][d], t.kv[j][d], s);
+    }
+    t.s[r][j] = s;
+  }
+}
+
+// o = p·v for the chunk. f16: WMMA, a warp per 16 head dimensions.
+template <int D>
+__device__ __forceinline__ void weighted(Tile<__half, D>& t) {
+  constexpr int CHUNK = Tile<__half, D>::CHUNK;
+  for (int n0 = (threadIdx.x / 32) * 16; n0 < D; n0 += WARPS * 16) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+    wmma::fill_fragment(c, 0.f);
+#pragma unroll
+    for (int k0 = 0; k0 < CHUNK; k0 += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> b;
+      wmma::load_matrix_sync(a, &t.p[0][k0], CHUNK + Tile<__half, D>::PAD);
+      wmma::load_matrix_sync(b, &t.kv[k0][n0], D + Tile<__half, D>::PAD);
+      wmma::mma_sync(c, a, b, c);
+    }
+    wmma::store_matrix_sync(&t.o[0][n0], c, D + 4, wmma::mem_row_major);
+  }
+}
+
+// f32: a thread per head dimension and some of the rows.
+template <int D>
+__device__ __forceinline__ void weighted(Tile<float, D>& t) {
+  constexpr int CHUNK = Tile<float, D>::CHUNK;
+  const int d = threadIdx.x % D;
+  for (int r = threadIdx.x / D; r < ROWS; r += THREADS / D) {
+    float o = 0.f;
+    for (int j = 0; j < CHUNK; j++) {
+      o = fmaf(t.p[r][j], t.kv[j][d], o);
+    }
+    t.o[r][d] = o;
+  }
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
+  using Work = Tile<T, D>;
+  constexpr int CHUNK = Work::CHUNK;
+  __shared__ Work t;
+  const int a = blockIdx.z / p.kv_heads;
+  const int h = blockIdx.z % p.kv_heads;
+  const int first = blockIdx.x * ROWS;  // among the kv head's g·t rows, ordered (token, query head of the group)
+  const int rows = min(ROWS, p.group * p.tokens - first);
+  const int chunks = (p.keys + CHUNK - 1) / CHUNK;
+  const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
+
+  const T* q = static_cast<const T*>(p.q);
+  for (int i = threadIdx.x; i < ROWS * D; i += THREADS) {
+    const int r = i / D;
+    const int d = i % D;
+    T x = to<T>(0.f);
+    if (r < rows) {
+      const int row = first + r;
+      x = q[(long long)(a * p.tokens + row / p.group) * p.q_row + (long long)(h * p.group + row % p.group) * p.q_head
+            + d];
+    }
+    t.q[r][d] = x;
+  }
+  if (threadIdx.x < ROWS) {
+    t.top[threadIdx.x] = -CUDART_INF_F;
+    t.total[threadIdx.x] = 0.f;
+  }
+  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + a * p.k_seq;
+  const T* values = static_cast<const T*>(p.v) + h * p.v_head + a * p.v_seq;
+  const T* mask = p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq;
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int d = threadIdx.x % D;
+  const int part = threadIdx.x / D;
+  float acc[Work::OWN];
+#pragma unroll
+  for (int o = 0; o < Work::OWN; o++) {
+    acc[o] = 0.f;
+  }
+
+  __syncthreads();
+  for (int c = blockIdx.y * p.per_split; c < c_end; c++) {
+    const int k0 = c * CHUNK;
+    const int n = min(CHUNK, p.keys - k0);
+    load_rows<T, D, D + Work::PAD>(t.kv, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
+    if (threadIdx.x == 0) {
+      t.live = 0;
+    }
+    __syncthreads();
+    scores<D>(t);
+    __syncthreads();
+    load_rows<T, D, D + Work::PAD>(t.kv, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
+    // The softmax's bookkeeping, a warp per row: mask, running maximum and sum, the chunk's weights.
+    for (int r = warp; r < ROWS; r += WARPS) {
+      float x[CHUNK / 32];
+      float high = -CUDART_INF_F;
+#pragma unroll
+      for (int i = 0; i < CHUNK / 32; i++) {
+        const int j = lane + 32 * i;
+        float y = -CUDART_INF_F;
+        if (r < rows && j < n) {
+          y = t.s[r][j];
+          if (mask != nullptr) {
+            y += value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
+          }
+        }
+        x[i] = y;
+        high = fmaxf(high, y);
+      }
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) {
+        high = fmaxf(high, __shfl_xor_sync(FULL, high, off));
+      }
+      const float before = t.top[r];
+      const float now = fmaxf(before, high);
+      float sum = 0.f;
+#pragma unroll
+      for (int i = 0; i < CHUNK / 32; i++) {
+        const float w = now == -CUDART_INF_F ? 0.f : expf(x[i] - now);
+        t.p[r][lane + 32 * i] = to<T>(w);
+        sum += w;
+      }
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) {
+        sum += __shfl_xor_sync(FULL, sum, off);
+      }
+      if (lane == 0) {
+        const float rescale = now == -CUDART_INF_F ? 1.f : expf(before - now);
+        t.scale[r] = rescale;
+        t.total[r] = t.total[r] * rescale + sum;
+        t.top[r] = now;
+        if (high != -CUDART_INF_F) {
+          t.live = 1;
+        }
+      }
+    }
+    __syncthreads();
+    if (t.live) {
+      weighted<D>(t);
+      __syncthreads();
+#pragma unroll
+      for (int o = 0; o < Work::OWN; o++) {
+        const int r = part + o * Work::PARTS;
+        acc[o] = acc[o] * t.scale[r] + t.o[r][d];
+      }
+    }
+    __syncthreads();  // the next chunk overwrites kv, s, p and live
+  }
+
+  const int heads = p.kv_heads * p.group;
+  const long long all = (long long)p.sequences * p.tokens * heads;
+#pragma unroll
+  for (int o = 0; o < Work::OWN; o++) {
+    const int r = part + o * Work::PARTS;
+    if (r < rows) {
+      const int row = first + r;
+      const long long at = (long long)(a * p.tokens + row / p.group) * heads + h * p.group + row % p.group;
+      if (p.splits == 1) {
+        const float sum = t.total[r];
+        static_cast<T*>(p.out)[at * D + d] = to<T>(sum > 0.f ? acc[o] / sum : 0.f);
+      } else {
+        float* part_top = p.partial + blockIdx.y * all;
+        float* part_total = p.partial + (p.splits + blockIdx.y) * all;
+        float* part_sums = p.partial + 2 * p.splits * all + blockIdx.y * all * D;
+        if (d == 0) {
+          part_top[at] = t.top[r];
+          part_total[at] = t.total[r];
+        }
+        part_sums[at * D + d] = acc[o];
+      }
+    }
+  }
+}
+
+// The splits' partial sums of each row into its output: each split's sums rescaled to the highest maximum.
+template <typename T, int D>
+__global__ void __launch_bounds__(D) combine(TreeAttentionArgs p) {
+  const long long all = (long long)p.sequences * p.tokens * p.kv_heads * p.group;
+  const long long row = blockIdx.x;
+  const int d = threadIdx.x;
+  const float* tops = p.partial;
+  const float* totals = p.partial + p.splits * all;
+  const float* sums = p.partial + 2 * p.splits * all;
+  float high = -CUDART_INF_F;
+  for (int s = 0; s < p.splits; s++) {
+    high = fmaxf(high, tops[s * all + row]);
+  }
+  float total = 0.f;
+  float acc = 0.f;
+  if (high != -CUDART_INF_F) {
+    for (int s = 0; s < p.splits; s++) {
+      const float w = expf(tops[s * all + row] - high);
+      total += w * totals[s * all + row];
+      acc += w * sums[(s * all + row) * D + d];
+    }
+  }
+  static_cast<T*>(p.out)[row * D + d] = to<T>(total > 0.f ? acc / total : 0.f);
+}
+
+template <typename T, int D>
+int chunks(const TreeAttentionArgs& p) {
+  return (p.keys + Tile<T, D>::CHUNK - 1) / Tile<T, D>::CHUNK;
+}
+
+template <typename T>
+int chunks_of(const TreeAttentionArgs& p) {
+  return p.head_dim == 64 ? chunks<T, 64>(p) : chunks<T, 128>(p);
+}
+
+template <typename T, int D>
+cudaError_t launch(const TreeAttentionArgs& p, cudaStream_t stream) {
+  const int tiles = (p.group * p.tokens + ROWS - 1) / ROWS;
+  tree_attention<T, D><<<dim3(tiles, p.splits, p.sequences * p.kv_heads), THREADS, 0, stream>>>(p);
+  if (p.splits > 1) {
+    combine<T, D><<<(unsigned)((long long)p.sequences * p.tokens * p.kv_heads * p.group), D, 0, stream>>>(p);
+  }
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t launch_type(const TreeAttentionArgs& p, cudaStream_t stream) {
+  return p.head_dim == 64 ? launch<T, 64>(p, stream) : launch<T, 128>(p, stream);
+}
+
+}  // namespace
+
+bool aded_tree_attention_supports(int head_dim) { return head_dim == 64 || head_dim == 128; }
+
+// Splits while the blocks would not fill the GPU four times over: a block is short (a chunk or a few), and fewer
+// blocks than that left most multiprocessors idle for one code-15m sequence. Every split gets at least one chunk.
+void aded_tree_attention_split(TreeAttentionArgs& p) {
+  static int processors = [] {
+    int device = 0;
+    int count = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    return count > 0 ? count : 132;
+  }();
+  const long long blocks = (long long)((p.group * p.tokens + ROWS - 1) / ROWS) * p.kv_heads * p.sequences;
+  const int chunks = p.half ? chunks_of<__half>(p) : chunks_of<float>(p);
+  const long long wanted = (4LL * processors + blocks - 1) / blocks;
+  const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);
+  p.per_split = (chunks + splits - 1) / splits;
+  p.splits = (chunks + p.per_split - 1) / p.per_split;
+}
+
+cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream) {
+  return args.half ? launch_type<__half>(args, stream) : launch_type<float>(args, stream);
+}

@@ -1,0 +1,37 @@
+// The tree-attention kernel's launch, shared by its CUDA source (aded_tree_attention.cu, built by nvcc) and the
+// helper's libtorch side (aded_cuda_graphs.cpp, built by g++), which checks the tensors, allocates the output and
+// the work space, and passes their pointers.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+// Strides count elements. Attention has A sequences ("attention sequences": a batch's slots or gathered sequences),
+// each of t query tokens; every token has qH query heads, g to each of kvH key/value heads (qH = g·kvH).
+struct TreeAttentionArgs {
+  const void* q;  // [A·t, qH, D]: row stride q_row, head stride q_head, dimensions contiguous
+  long long q_row, q_head;
+  const void* k;  // [kvH, A, L, D]: head, sequence and key strides, dimensions contiguous
+  long long k_head, k_seq, k_key;
+  const void* v;  // as k
+  long long v_head, v_seq, v_key;
+  const void* mask;  // additive, [A, t, L] (m_seq 0 for [t, L]), any strides; null: every key open
+  long long m_seq, m_row, m_key;
+  void* out;  // [A·t, qH, D], contiguous
+  int sequences, tokens, keys, kv_heads, group, head_dim;
+  bool half;  // f16, else f32
+  // The keys' split among blocks (aded_tree_attention_split): chunks of keys a block, blocks a row tile, and
+  // where each split's partial softmax sums go when there are several: splits × A·t·qH × (D + 2) floats, which the
+  // launch combines into out.
+  int per_split, splits;
+  float* partial;
+};
+
+// Whether the kernel takes this head dimension.
+bool aded_tree_attention_supports(int head_dim);
+
+// Sets how the keys split into parts, each a block's, so that a pass of few sequences still fills the GPU; a
+// single split needs no work space.
+void aded_tree_attention_split(TreeAttentionArgs& args);
+
+// Launches softmax(q·kᵀ + mask)·v on stream (scale 1: the weights carry it). Returns the launch's error.
+cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream);
