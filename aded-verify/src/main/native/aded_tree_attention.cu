@@ -13,11 +13,16 @@
 // attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
 // sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
 // keys are all masked for the block's rows (past a sequence's length in a padded bucket) adds exact zeros.
+//
+// Opt-in (-Daded.treeAttention=true): on an H100 its passes have so far cost more than the operators' (see
+// docs/benchmarks.md), for reasons a device profile has yet to show.
 #include "aded_tree_attention.h"
 
 #include <cuda_fp16.h>
 #include <math_constants.h>
 #include <mma.h>
+
+#include <type_traits>
 
 namespace {
 
@@ -71,70 +76,54 @@ __device__ __forceinline__ void load_rows(T (*dst)[LD], const T* src, long long 
   }
 }
 
-// s = q·kᵀ for the chunk. f16: WMMA, a warp per 16 keys.
-template <int D>
-__device__ __forceinline__ void scores(Tile<__half, D>& t) {
-  constexpr int CHUNK = Tile<__half, D>::CHUNK;
-  for (int n0 = (threadIdx.x / 32) * 16; n0 < CHUNK; n0 += WARPS * 16) {
+// out[16 × N] = a[16 × K]·b on tensor cores (WMMA), a warp per 16 columns; b as Layout says: element (k, n) at
+// b[n·ldb + k] column-major, b[k·ldb + n] row-major.
+template <typename Layout, int N, int K>
+__device__ __forceinline__ void product(const __half* a, int lda, const __half* b, int ldb, float* out, int ldo) {
+  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
+  for (int n0 = (threadIdx.x / 32) * 16; n0 < N; n0 += WARPS * 16) {
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
     wmma::fill_fragment(c, 0.f);
 #pragma unroll
-    for (int k0 = 0; k0 < D; k0 += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
-      wmma::load_matrix_sync(a, &t.q[0][k0], D + Tile<__half, D>::PAD);
-      wmma::load_matrix_sync(b, &t.kv[n0][k0], D + Tile<__half, D>::PAD);
-      wmma::mma_sync(c, a, b, c);
+    for (int k0 = 0; k0 < K; k0 += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> x;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, Layout> y;
+      wmma::load_matrix_sync(x, a + k0, lda);
+      wmma::load_matrix_sync(y, b + (by_column ? n0 * ldb + k0 : k0 * ldb + n0), ldb);
+      wmma::mma_sync(c, x, y, c);
     }
-    wmma::store_matrix_sync(&t.s[0][n0], c, CHUNK + 4, wmma::mem_row_major);
+    wmma::store_matrix_sync(out + n0, c, ldo, wmma::mem_row_major);
   }
 }
 
-// f32: a thread per key and some of the rows.
-template <int D>
-__device__ __forceinline__ void scores(Tile<float, D>& t) {
-  constexpr int CHUNK = Tile<float, D>::CHUNK;
-  const int j = threadIdx.x % CHUNK;
-  for (int r = threadIdx.x / CHUNK; r < ROWS; r += THREADS / CHUNK) {
-    float s = 0.f;
-    for (int d = 0; d < D; d++) {
-      s = fmaf(t.q[r][d], t.kv[j][d], s);
+// The same in f32 on CUDA cores (f32 is for exact checks, not speed), a thread per column and some of the rows.
+template <typename Layout, int N, int K>
+__device__ __forceinline__ void product(const float* a, int lda, const float* b, int ldb, float* out, int ldo) {
+  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
+  const int n = threadIdx.x % N;
+  for (int r = threadIdx.x / N; r < ROWS; r += THREADS / N) {
+    float sum = 0.f;
+    for (int k = 0; k < K; k++) {
+      sum = fmaf(a[r * lda + k], b[by_column ? n * ldb + k : k * ldb + n], sum);
     }
-    t.s[r][j] = s;
+    out[r * ldo + n] = sum;
   }
 }
 
-// o = p·v for the chunk. f16: WMMA, a warp per 16 head dimensions.
-template <int D>
-__device__ __forceinline__ void weighted(Tile<__half, D>& t) {
-  constexpr int CHUNK = Tile<__half, D>::CHUNK;
-  for (int n0 = (threadIdx.x / 32) * 16; n0 < D; n0 += WARPS * 16) {
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
-    wmma::fill_fragment(c, 0.f);
-#pragma unroll
-    for (int k0 = 0; k0 < CHUNK; k0 += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> b;
-      wmma::load_matrix_sync(a, &t.p[0][k0], CHUNK + Tile<__half, D>::PAD);
-      wmma::load_matrix_sync(b, &t.kv[k0][n0], D + Tile<__half, D>::PAD);
-      wmma::mma_sync(c, a, b, c);
-    }
-    wmma::store_matrix_sync(&t.o[0][n0], c, D + 4, wmma::mem_row_major);
-  }
+// s = q·kᵀ for the chunk: the keys' rows are kᵀ's columns.
+template <typename T, int D>
+__device__ __forceinline__ void scores(Tile<T, D>& t) {
+  using Work = Tile<T, D>;
+  product<wmma::col_major, Work::CHUNK, D>(&t.q[0][0], D + Work::PAD, &t.kv[0][0], D + Work::PAD, &t.s[0][0],
+                                          Work::CHUNK + 4);
 }
 
-// f32: a thread per head dimension and some of the rows.
-template <int D>
-__device__ __forceinline__ void weighted(Tile<float, D>& t) {
-  constexpr int CHUNK = Tile<float, D>::CHUNK;
-  const int d = threadIdx.x % D;
-  for (int r = threadIdx.x / D; r < ROWS; r += THREADS / D) {
-    float o = 0.f;
-    for (int j = 0; j < CHUNK; j++) {
-      o = fmaf(t.p[r][j], t.kv[j][d], o);
-    }
-    t.o[r][d] = o;
-  }
+// o = p·v for the chunk: the values' rows are v's.
+template <typename T, int D>
+__device__ __forceinline__ void weighted(Tile<T, D>& t) {
+  using Work = Tile<T, D>;
+  product<wmma::row_major, D, Work::CHUNK>(&t.p[0][0], Work::CHUNK + Work::PAD, &t.kv[0][0], D + Work::PAD,
+                                          &t.o[0][0], D + 4);
 }
 
 template <typename T, int D>
@@ -187,7 +176,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
       t.live = 0;
     }
     __syncthreads();
-    scores<D>(t);
+    scores<T, D>(t);
     __syncthreads();
     load_rows<T, D, D + Work::PAD>(t.kv, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
     // The softmax's bookkeeping, a warp per row: mask, running maximum and sum, the chunk's weights.
@@ -236,7 +225,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     }
     __syncthreads();
     if (t.live) {
-      weighted<D>(t);
+      weighted<T, D>(t);
       __syncthreads();
 #pragma unroll
       for (int o = 0; o < Work::OWN; o++) {
