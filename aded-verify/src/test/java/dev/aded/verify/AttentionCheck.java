@@ -37,6 +37,9 @@ public final class AttentionCheck {
         {4, 1, 128, 2, 3, 130, 3, 0},
         {4, 2, 128, 4, 1, 200, 3, 1},
         {2, 3, 64, 1, 32, 256, 4, 1},
+        // 132 blocks of rows on a GPU of 132 multiprocessors, f32 chunks of 64 keys: 5 chunks in 4 parts would
+        // leave one part none (it read unset maxima, before the split gave each part keys).
+        {2, 3, 64, 11, 32, 300, 3, 1},
     };
 
     private AttentionCheck() {}
