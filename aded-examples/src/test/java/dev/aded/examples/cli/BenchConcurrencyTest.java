@@ -45,6 +45,8 @@ class BenchConcurrencyTest {
                 assertEquals(i == 0 ? 3 : 12, point.get("requests").getAsInt(), mode);
                 assertTrue(point.get("mean_draft_nodes_per_tree").getAsDouble() >= 0, mode);
                 assertEquals(0, point.get("graph_capture_ms").getAsDouble(), mode + ": no CUDA graphs on the CPU");
+                assertEquals(point.get("aggregate_tokens_per_second").getAsDouble(),
+                        point.get("aggregate_tokens_per_second_without_captures").getAsDouble(), 1e-9, mode);
                 for (String field : new String[] {"aggregate_tokens_per_second", "speedup_vs_single_stream",
                     "p50_ms_per_token", "p50_ms_per_token_single_stream", "mean_sequences_per_pass", "mean_pass_ms",
                     "device_busy"}) {
