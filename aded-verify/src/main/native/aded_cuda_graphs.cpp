@@ -69,6 +69,13 @@ c10::cuda::CUDAStream side_stream(int device) {
 
 }  // namespace
 
+#ifdef ADED_NO_TREE_KERNEL
+// Built without nvcc (build.sh): the helper works without the tree-attention kernel, which then refuses every call.
+bool aded_tree_attention_supports(int) { return false; }
+void aded_tree_attention_split(TreeAttentionArgs&) {}
+cudaError_t aded_tree_attention_launch(const TreeAttentionArgs&, cudaStream_t) { return cudaErrorNotSupported; }
+#endif
+
 extern "C" {
 
 // Makes a side stream current on the calling thread, after the work already queued on the current one. Capture
@@ -211,7 +218,7 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, char* err, 
     TORCH_CHECK(k.sizes() == v.sizes(), "keys ", k.sizes(), " and values ", v.sizes(), " differ");
     const int64_t kv_heads = k.size(0), sequences = k.size(1), keys = k.size(2), dim = k.size(3);
     TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
-                dim);
+                dim, " (the kernel takes 64 and 128, and only in a helper built with nvcc)");
     TORCH_CHECK(q.size(2) == dim && q.size(1) % kv_heads == 0 && q.size(0) % sequences == 0, "queries ", q.sizes(),
                 " do not fit keys ", k.sizes());
     TORCH_CHECK(q.is_cuda() && q.scalar_type() == k.scalar_type() && k.scalar_type() == v.scalar_type()

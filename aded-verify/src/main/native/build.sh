@@ -5,24 +5,32 @@
 #
 #   aded-verify/src/main/native/build.sh [TORCH_DIR] [OUTPUT_DIR]
 #
-# Needs g++, nvcc (a CUDA toolkit of the libtorch's major version) and the CUDA runtime headers.
+# Needs g++ and the CUDA runtime headers; with nvcc (a CUDA toolkit of the libtorch's major version) it also builds
+# the tree-attention kernel (-Daded.treeAttention=true), without it the helper lacks that kernel alone.
 set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
 torch_dir=${1:-$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')}
 out=${2:-$torch_dir/lib}
 abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || echo 1)
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
-cuda=$(cd "$(dirname "$nvcc")/.." && pwd)
+cuda=/usr/local/cuda  # the toolkit's root: nvcc's, where its headers are (nvcc may be a wrapper elsewhere)
+[ -x "$nvcc" ] && [ -f "$(dirname "$nvcc")/../include/cuda_runtime_api.h" ] && cuda=$(cd "$(dirname "$nvcc")/.." && pwd)
 includes=(-I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include")
 for d in "$cuda/include" $(python3 -c 'import os, nvidia.cuda_runtime as c; print(os.path.join(list(c.__path__)[0], "include"))' 2>/dev/null); do
   [ -f "$d/cuda_runtime_api.h" ] && includes+=(-I"$d")
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Hopper machine code, and PTX for later GPUs to compile at load.
-"$nvcc" -O3 -std=c++17 -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
-  -c "$src/aded_tree_attention.cu" -o "$work/aded_tree_attention.o"
+kernel=("$work/aded_tree_attention.o" -L"$cuda/lib64" -lcudart)
+if [ -x "$nvcc" ]; then
+  # Hopper machine code, and PTX for later GPUs to compile at load.
+  "$nvcc" -O3 -std=c++17 -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 \
+    -gencode arch=compute_90,code=compute_90 -c "$src/aded_tree_attention.cu" -o "$work/aded_tree_attention.o"
+else
+  echo "no nvcc: building the helper without the tree-attention kernel" >&2
+  kernel=(-DADED_NO_TREE_KERNEL)
+fi
 g++ -O2 -fPIC -shared -std=c++17 -D_GLIBCXX_USE_CXX11_ABI="$abi" -DUSE_CUDA "${includes[@]}" \
-  "$src/aded_cuda_graphs.cpp" "$work/aded_tree_attention.o" -o "$out/libaded_cuda_graphs.so" \
-  -L"$torch_dir/lib" -L"$cuda/lib64" -ltorch_cuda -lc10_cuda -lc10 -ltorch_cpu -lcudart -Wl,-rpath,'$ORIGIN'
+  "$src/aded_cuda_graphs.cpp" "${kernel[@]}" -o "$out/libaded_cuda_graphs.so" \
+  -L"$torch_dir/lib" -ltorch_cuda -lc10_cuda -lc10 -ltorch_cpu -Wl,-rpath,'$ORIGIN'
 echo "built $out/libaded_cuda_graphs.so"
