@@ -203,11 +203,12 @@ void* aded_attention(void* q, void* k, void* v, void* mask, char* err, int len) 
   return out;
 }
 
-// Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel (aded_tree_attention.cu):
-// q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v [kvH, A, L, D] (strided
-// views of a KV cache, or gathered keys), mask [A, t, L] or [t, L] in q's type (any strides), or null for none. Returns a new
-// tensor [A·t, qH·D] (heap-allocated as DJL's handles are, which DJL frees), or null with a message.
-void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, char* err, int len) {
+// Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel
+// (aded_tree_attention.cu): q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v
+// [kvH, A, L, D] (strided views of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot),
+// [kvH, S, L, D], mask [A, t, L] or [t, L] in q's type (any strides), or null for none. Returns a new tensor
+// [A·t, qH·D] (heap-allocated as DJL's handles are, which DJL frees), or null with a message.
+void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, char* err, int len) {
   at::Tensor* out = nullptr;
   guarded(err, len, [&] {
     const at::Tensor& q = *static_cast<at::Tensor*>(qp);
@@ -216,7 +217,12 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, char* err, 
     TORCH_CHECK(q.dim() == 3 && k.dim() == 4 && v.dim() == 4, "tree attention takes q [rows, heads, D] and k, v"
                 " [kv heads, sequences, keys, D], got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
     TORCH_CHECK(k.sizes() == v.sizes(), "keys ", k.sizes(), " and values ", v.sizes(), " differ");
-    const int64_t kv_heads = k.size(0), sequences = k.size(1), keys = k.size(2), dim = k.size(3);
+    const at::Tensor* slots = static_cast<at::Tensor*>(slotsp);
+    TORCH_CHECK(slots == nullptr || (slots->dim() == 1 && slots->scalar_type() == at::kLong && slots->is_contiguous()
+                                     && slots->device() == k.device()),
+                "tree attention takes each sequence's slot as a contiguous int64 vector on the keys' device");
+    const int64_t kv_heads = k.size(0), keys = k.size(2), dim = k.size(3);
+    const int64_t sequences = slots == nullptr ? k.size(1) : slots->numel();
     TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
                 dim, " (the kernel takes 64 and 128, and only in a helper built with nvcc)");
     TORCH_CHECK(q.size(2) == dim && q.size(1) % kv_heads == 0 && q.size(0) % sequences == 0, "queries ", q.sizes(),
@@ -244,6 +250,7 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, char* err, 
     a.v_head = v.stride(0);
     a.v_seq = v.stride(1);
     a.v_key = v.stride(2);
+    a.slots = slots == nullptr ? nullptr : reinterpret_cast<const long long*>(slots->data_ptr<int64_t>());
     const int64_t tokens = q.size(0) / sequences;
     if (maskp != nullptr) {
       const at::Tensor& m = *static_cast<at::Tensor*>(maskp);

@@ -154,8 +154,9 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     t.top[threadIdx.x] = -CUDART_INF_F;
     t.total[threadIdx.x] = 0.f;
   }
-  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + a * p.k_seq;
-  const T* values = static_cast<const T*>(p.v) + h * p.v_head + a * p.v_seq;
+  const long long slot = p.slots == nullptr ? a : p.slots[a];
+  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + slot * p.k_seq;
+  const T* values = static_cast<const T*>(p.v) + h * p.v_head + slot * p.v_seq;
   const T* mask = p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;

@@ -12,6 +12,7 @@ struct TreeAttentionArgs {
   long long q_row, q_head;
   const void* k;  // [kvH, A, L, D]: head, sequence and key strides, dimensions contiguous
   long long k_head, k_seq, k_key;
+  const long long* slots;  // on the device, [A]: sequence a reads k's and v's sequence slots[a]; null: a
   const void* v;  // as k
   long long v_head, v_seq, v_key;
   const void* mask;  // additive, [A, t, L] (m_seq 0 for [t, L]), any strides; null: every key open

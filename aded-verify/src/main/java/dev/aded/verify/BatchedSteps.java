@@ -19,19 +19,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * place, it runs over every slot at once, read as one strided batch ([kv heads, slots, keys, head dim], a view), each
  * slot's queries being its sequence's nodes or, for a slot outside the pass, any rows, masked and left unread.
  * Gathered, it copies its sequences' keys, B sequences of past and tree, on every layer: a copy, which cost a
- * 7B-shape pass of 16 sequences three times one sequence's, but no reads of idle slots. Eager on the CPU; on a GPU
- * with the graph helper, replayed as CUDA graphs bucketed by (sequences, nodes, keys, way), as vLLM captures decode
- * per batch size.
+ * 7B-shape pass of 16 sequences three times one sequence's, but no reads of idle slots. With the helper's
+ * tree-attention kernel ({@link LlamaModel#treeKernel}) a third way replaces both: by slot, the kernel reads each of
+ * the B sequences' slots where it is, told which by a table, so neither idle slots nor a copy. Eager on the CPU; on
+ * a GPU with the graph helper, replayed as CUDA graphs bucketed by (sequences, nodes, keys, way), as vLLM captures
+ * decode per batch size.
  *
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the
- * last commits [B·2·M] (graphs only), the cache rows each sequence attends to [B·K] (gathered only), each attention
- * sequence's past length [A], each tree's attention sequence [B], the attention column of each of its columns
- * [B·N], the tree rows [N], the tree masks as each node's ancestor bits, a byte to 8 nodes [B·N·⌈N/8⌉], then,
- * where the pass's rows are not the attention's (in place, or packed), the pass row of each attention row [A·N] and
- * the attention row of each pass row [R]. Attention has A sequences of N rows and K keys: in place, S slots and the
- * spare slot (whose first row padding nodes write to), each slot's first K rows; gathered, the B sequences, each a
- * past of P keys and its tree's N rows. A graph's R is B·N, padding sequences included, or packed, the real nodes
- * rounded up to a power of two; the eager pass packs its rows down to the real nodes where it has any to leave out.
+ * last commits [B·2·M] (graphs only), the cache rows each sequence attends to [B·K] (gathered only) or each
+ * sequence's slot [B] (by slot only), each attention sequence's past length [A], each tree's attention sequence
+ * [B], the attention column of each of its columns [B·N], the tree rows [N], the tree masks as each node's ancestor
+ * bits, a byte to 8 nodes [B·N·⌈N/8⌉], then, where the pass's rows are not the attention's (in place, or packed),
+ * the pass row of each attention row [A·N] and the attention row of each pass row [R]. Attention has A sequences of
+ * N rows and K keys: in place, S slots and the spare slot (whose first row padding nodes write to), each slot's
+ * first K rows; gathered, the B sequences, each a past of P keys and its tree's N rows; by slot, the B sequences,
+ * each its slot's first K rows. A graph's R is B·N, padding sequences included, or packed, the real nodes rounded up
+ * to a power of two; the eager pass packs its rows down to the real nodes where it has any to leave out.
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -46,6 +49,8 @@ final class BatchedSteps implements AutoCloseable {
     private int[] depths = new int[0];
     /** Whether eager passes take the graphs' layout: see {@link #layOutLikeGraphs}. */
     private boolean graphLayouts;
+    /** Whether passes attend by slot on a model without the kernel: see {@link #attendBySlot}. */
+    private boolean bySlot;
 
     /** @param pool the model's graph pool, or null to run eagerly */
     BatchedSteps(LlamaModel model, KvSlots slots, GraphPool pool) {
@@ -62,6 +67,19 @@ final class BatchedSteps implements AutoCloseable {
      */
     void layOutLikeGraphs() {
         graphLayouts = true;
+    }
+
+    /**
+     * Lays passes out by slot, as the tree-attention kernel reads them, on a model without it (whose operators then
+     * gather each sequence's slot), so that a CPU can check that layout against single sessions.
+     */
+    void attendBySlot() {
+        bySlot = true;
+    }
+
+    /** Whether passes attend by slot: the B sequences' slots read in place by the tree-attention kernel. */
+    private boolean bySlot() {
+        return bySlot || model.treeKernel();
     }
 
     /** Graphs captured so far. */
@@ -194,12 +212,17 @@ final class BatchedSteps implements AutoCloseable {
      * through the row-wise operations, B·nodes, or the real nodes alone when {@code packed}; {@code moves} row moves
      * of each sequence's last commit (see {@link RowMoves}), none in an eager pass.
      */
-    private record Layout(boolean inPlace, int b, int nodes, int past, int keys, boolean packed, int rows, int moves,
-            int attention) {
+    private record Layout(boolean inPlace, boolean bySlot, int b, int nodes, int past, int keys, boolean packed,
+            int rows, int moves, int attention) {
         /** The graph bucket of this shape. */
         long key() {
-            return (inPlace ? 1L << 62 : 0) | ((long) (packed ? rows : 0) << 48) | ((long) b << 40)
-                    | ((long) nodes << 24) | keys;
+            return (inPlace ? 1L << 62 : 0) | (bySlot ? 1L << 61 : 0) | ((long) (packed ? rows : 0) << 48)
+                    | ((long) b << 40) | ((long) nodes << 24) | keys;
+        }
+
+        /** Whether each sequence's keys are its past and then its tree, each tree's first key at its past length. */
+        boolean treeAfterPast() {
+            return inPlace || bySlot;
         }
 
         /** Whether the pass's rows map to the attention's through index lists, not one to one. */
@@ -225,7 +248,7 @@ final class BatchedSteps implements AutoCloseable {
         }
 
         int lengthsAt(int heads) {
-            return keysAt(heads) + (inPlace ? 0 : b * keys);
+            return keysAt(heads) + (inPlace ? 0 : bySlot ? b : b * keys);
         }
 
         int treeSequencesAt(int heads) {
@@ -275,12 +298,15 @@ final class BatchedSteps implements AutoCloseable {
         int packedRows = GraphedSteps.ceilPow2(realRows(trees, count));
         boolean packed = packedRows < b * nodes;
         int rows = packed ? packedRows : b * nodes;
+        int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
+        if (bySlot()) {
+            return new Layout(false, true, b, nodes, 0, keys, packed, rows, RowMoves.MAX, b);
+        }
         if (inPlace(count, nodes)) {
-            int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
-            return new Layout(true, b, nodes, 0, keys, packed, rows, RowMoves.MAX, slots.slots + 1);
+            return new Layout(true, false, b, nodes, 0, keys, packed, rows, RowMoves.MAX, slots.slots + 1);
         }
         int past = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)));
-        return new Layout(false, b, nodes, past, past + nodes, packed, rows, RowMoves.MAX, b);
+        return new Layout(false, false, b, nodes, past, past + nodes, packed, rows, RowMoves.MAX, b);
     }
 
     private static int realRows(DraftTree[] trees, int count) {
@@ -298,10 +324,13 @@ final class BatchedSteps implements AutoCloseable {
      */
     private Layout packed(DraftTree[] trees, int count, int maxNodes, int maxPast, int maxKeys) {
         int rows = realRows(trees, count);
+        if (bySlot()) {
+            return new Layout(false, true, count, maxNodes, 0, maxKeys, rows < count * maxNodes, rows, 0, count);
+        }
         return inPlace(count, maxNodes)
-                ? new Layout(true, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
-                : new Layout(false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes, rows, 0,
-                        count);
+                ? new Layout(true, false, count, maxNodes, 0, maxKeys, true, rows, 0, slots.slots + 1)
+                : new Layout(false, false, count, maxNodes, maxPast, maxPast + maxNodes, rows < count * maxNodes,
+                        rows, 0, count);
     }
 
     /**
@@ -407,7 +436,7 @@ final class BatchedSteps implements AutoCloseable {
             int slot = real ? sessions[s].slot() : slots.slots; // padding sequences: the spare slot
             int base = slot * slots.slotRows;
             int seq = l.inPlace ? slot : s; // the sequence's attention sequence
-            int treeColumn = l.inPlace ? cached : l.past; // where its tree's keys start among its keys
+            int treeColumn = l.treeAfterPast() ? cached : l.past; // where its tree's keys start among its keys
             int rowsOfIt = l.packed ? size0 : nodes;
             if (real) {
                 tree.copyTokens(ids);
@@ -416,6 +445,9 @@ final class BatchedSteps implements AutoCloseable {
             input[lengthsAt + seq] = cached;
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
             input[treeSequencesAt + s] = seq;
+            if (l.bySlot) {
+                input[keysAt + s] = slot;
+            }
             for (int j = 0; j < l.past; j++) {
                 input[keysAt + s * l.keys + j] = real ? base + j : slots.spareRow;
             }
@@ -424,7 +456,7 @@ final class BatchedSteps implements AutoCloseable {
                 // In place, columns past the keys (padding columns alone reach them, closed anyway) go to the
                 // mask's last column, which attention leaves out.
                 input[treeColumnsAt + s * nodes + i] = Math.min(treeColumn + i, l.keys);
-                if (!l.inPlace) {
+                if (!l.treeAfterPast()) {
                     input[keysAt + s * l.keys + l.past + i] = row;
                 }
                 writeAncestorBytes(i < size0 ? tree : null, i, input, treeAt + (s * nodes + i) * l.maskBytes(),
@@ -491,6 +523,9 @@ final class BatchedSteps implements AutoCloseable {
         LlamaModel.Keys keys;
         if (l.inPlace) {
             keys = LlamaModel.Keys.slots(l.attention, slots.slotRows, l.keys, c, toAttention);
+        } else if (l.bySlot) {
+            keys = LlamaModel.Keys.bySlot(LlamaSession.asIds(all, l.keysAt(heads), l.lengthsAt(heads), device),
+                    l.b, slots.slots + 1, slots.slotRows, l.keys, c, toAttention);
         } else {
             PtNDArray keyRows = Torch.reshape(LlamaSession.asIds(all, l.keysAt(heads), l.lengthsAt(heads), device),
                     new long[] {1, (long) l.b * l.keys});

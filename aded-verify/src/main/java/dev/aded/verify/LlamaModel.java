@@ -250,6 +250,11 @@ public final class LlamaModel implements TargetModel {
         batch().layOutLikeGraphs();
     }
 
+    /** Batched passes attend by slot, as the tree-attention kernel does, without it: for a CPU test of that layout. */
+    void attendBatchesBySlot() {
+        batch().attendBySlot();
+    }
+
     /** The batch's caches and pass, made at the first session: the graph helper loads after DJL's first GPU work. */
     private synchronized BatchedSteps batch() {
         if (batch == null) {
@@ -387,6 +392,19 @@ public final class LlamaModel implements TargetModel {
          */
         PtNDArray read(PtNDArray layerCache, NDManager scope);
 
+        /**
+         * For the tree-attention kernel, each sequence's slot among {@link #slotsOf}'s slots ([B], int64); null where
+         * {@link #read} gives the sequences themselves.
+         */
+        default PtNDArray slotTable() {
+            return null;
+        }
+
+        /** What the tree-attention kernel reads: {@link #read}'s keys, or with a {@link #slotTable}, all slots. */
+        default PtNDArray slotsOf(PtNDArray layerCache, NDManager scope) {
+            return read(layerCache, scope);
+        }
+
         /** One sequence whose keys are the cache's first {@code count} rows: a view, no copy. */
         static Keys prefix(int count, LlamaConfig c) {
             long[] shape = {2L * c.numKvHeads(), 1, count, c.headDim()};
@@ -438,25 +456,60 @@ public final class LlamaModel implements TargetModel {
             });
         }
 
+        /**
+         * B sequences, each its slot's first {@code keys} rows ({@code table}: each sequence's slot, on the device),
+         * for the tree-attention kernel, which reads them where they are ({@link #slotsOf}); DJL's operators get them
+         * gathered by slot ({@link #read}: a model without the kernel, as a CPU checks the layout).
+         */
+        static Keys bySlot(PtNDArray table, int sequences, int slots, int slotRows, int keys, LlamaConfig c,
+                Packing packing) {
+            Keys all = slots(slots, slotRows, keys, c, null);
+            return new Batch(sequences, packing, (layerCache, scope) -> Torch.select(all.read(layerCache, scope),
+                    new NDIndex(":, {}", table), (ai.djl.pytorch.engine.PtNDManager) scope)) {
+                @Override
+                public PtNDArray slotTable() {
+                    return table;
+                }
+
+                @Override
+                public PtNDArray slotsOf(PtNDArray layerCache, NDManager scope) {
+                    return all.read(layerCache, scope);
+                }
+            };
+        }
+
         /** The keys of a batch of {@code sequences}, its rows mapped by {@code packing} (null: one to one). */
         private static Keys batch(int sequences, Packing packing,
                 java.util.function.BiFunction<PtNDArray, NDManager, PtNDArray> read) {
-            return new Keys() {
-                @Override
-                public int sequences() {
-                    return sequences;
-                }
+            return new Batch(sequences, packing, read);
+        }
 
-                @Override
-                public Packing packing() {
-                    return packing;
-                }
+        /** A batch's keys as {@code read} makes them from a layer's cache. */
+        class Batch implements Keys {
+            private final int sequences;
+            private final Packing packing;
+            private final java.util.function.BiFunction<PtNDArray, NDManager, PtNDArray> read;
 
-                @Override
-                public PtNDArray read(PtNDArray layerCache, NDManager scope) {
-                    return read.apply(layerCache, scope);
-                }
-            };
+            Batch(int sequences, Packing packing, java.util.function.BiFunction<PtNDArray, NDManager, PtNDArray> read) {
+                this.sequences = sequences;
+                this.packing = packing;
+                this.read = read;
+            }
+
+            @Override
+            public int sequences() {
+                return sequences;
+            }
+
+            @Override
+            public Packing packing() {
+                return packing;
+            }
+
+            @Override
+            public PtNDArray read(PtNDArray layerCache, NDManager scope) {
+                return read.apply(layerCache, scope);
+            }
         }
     }
 
@@ -534,7 +587,7 @@ public final class LlamaModel implements TargetModel {
         // have cos 1 and sin 0.
         PtNDArray roped = Torch.add(Torch.mul(qkv, cos), Torch.mul(Torch.matmul(qkv, (PtNDArray) rotateHalf), sin));
         write.into(layerCache, Torch.permute(Torch.slice(roped, 1, qH, heads), KV_HEADS_FIRST));
-        PtNDArray past = keys.read(layerCache, h.getManager()); // [2kvH, B, L, D]
+        PtNDArray past = kernel ? keys.slotsOf(layerCache, h.getManager()) : keys.read(layerCache, h.getManager());
         PtNDArray pastKeys = Torch.slice(past, 0, 0, kvH);
         PtNDArray values = Torch.slice(past, 0, kvH, 2L * kvH);
         PtNDArray queries = Torch.slice(roped, 1, 0, qH);
@@ -542,7 +595,7 @@ public final class LlamaModel implements TargetModel {
         if (keys.packing() != null) {
             queries = keys.packing().toPadded(queries, qH, hd);
         }
-        PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask)
+        PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask, keys.slotTable())
                 : groupedAttention(queries, pastKeys, values, mask, fused, b, rows / b, g, dtype);
         if (keys.packing() != null) {
             o = keys.packing().toPacked(o);
@@ -557,9 +610,9 @@ public final class LlamaModel implements TargetModel {
     }
 
     /**
-     * Attention with the query heads grouped under their kv heads: queries [B·t, qH, D] → token rows [B·t, qH·D], the
-     * keys and values [kvH, B, L, D], the mask as {@link #layer} takes it; by libtorch's fused kernel when
-     * {@code fused}, else by DJL's operators.
+     * Attention with the query heads grouped under their kv heads: queries [B·t, qH, D] → token rows
+     * [B·t, qH·D], the keys and values [kvH, B, L, D], the mask as {@link #layer} takes it; by libtorch's fused
+     * kernel when {@code fused}, else by DJL's operators.
      */
     static PtNDArray groupedAttention(PtNDArray queries, PtNDArray keys, PtNDArray values, PtNDArray mask,
             boolean fused, int b, int t, int g, DataType dtype) {
@@ -601,7 +654,7 @@ public final class LlamaModel implements TargetModel {
      * the helper, for head dimensions it was built for, with {@code -Daded.treeAttention=true}. One launch a
      * layer in place of the grouping copies and the four attention operators, for any number of sequences.
      */
-    private boolean treeKernel() {
+    boolean treeKernel() {
         return TREE_KERNEL && CudaGraphs.treeAttentionSupports(config.headDim()) && graphPool() != null;
     }
 

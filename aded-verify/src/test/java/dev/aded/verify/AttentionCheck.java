@@ -5,24 +5,25 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import java.util.Random;
 
 /**
  * GPU check of the helper's tree-attention kernel against DJL's operators ({@link LlamaModel#groupedAttention}), on
  * random queries, keys, values and tree masks: code-15m's heads (2 kv heads of 64 dimensions, 3 query heads each)
  * and 7B-like ones (128 dimensions, no grouping); one sequence and batches; keys read in place from a cache of slots
- * (strided) or gathered (contiguous); a mask per sequence, one for all (also a transposed view), or none; key counts on and off the kernel's
- * chunks of 128. The graph and batch checks compare the kernel with itself (both their paths run it), so this is the
- * check of what it computes. Rows whose every key is masked (padding) must come out finite. Run on a machine with a
- * GPU and the helper (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a
- * failure.
+ * (strided), by slot (in place among more slots, a table naming each sequence's) or gathered (contiguous); a mask per
+ * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks. The graph and
+ * batch checks compare the kernel with itself (both their paths run it), so this is the check of what it computes.
+ * Rows whose every key is masked (padding) must come out finite. Run on a machine with a GPU and the helper
+ * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure.
  *
  * <pre>java -cp ... dev.aded.verify.AttentionCheck [f16|f32]</pre>
  */
 public final class AttentionCheck {
     /**
      * kv heads, group, head dim, sequences, tokens, keys, mask (0 none, 2 shared [t, L], 3 per sequence [A, t, L],
-     * 4 shared as a transposed view), in place.
+     * 4 shared as a transposed view), keys (0 gathered, 1 in place, 2 by slot: in place among more slots).
      */
     private static final int[][] CASES = {
         {2, 3, 64, 1, 1, 1, 0, 1},
@@ -40,6 +41,8 @@ public final class AttentionCheck {
         // 132 blocks of rows on a GPU of 132 multiprocessors, f32 chunks of 64 keys: 5 chunks in 4 parts would
         // leave one part none (it read unset maxima, before the split gave each part keys).
         {2, 3, 64, 11, 32, 300, 3, 1},
+        {2, 3, 64, 16, 40, 512, 3, 2},
+        {4, 1, 128, 5, 16, 300, 3, 2},
     };
 
     private AttentionCheck() {}
@@ -73,20 +76,33 @@ public final class AttentionCheck {
         int t = c[4];
         int keys = c[5];
         int maskKind = c[6];
-        boolean inPlace = c[7] == 1;
+        int way = c[7];
         int qH = kvH * g;
         int heads = qH + 2 * kvH;
         // Queries as a pass has them: the first qH heads of a [rows, q/k/v heads, D] projection, a strided view.
         // Queries scaled as the model's are (1/√D folded into the weights), so that scores have unit spread.
         PtNDArray qkv = create(m, random, (float) (1 / Math.sqrt(hd)), dtype, (long) a * t, heads, hd);
         PtNDArray queries = Torch.slice(qkv, 1, 0, qH);
-        PtNDArray past;
-        if (inPlace) {
-            int slotRows = keys + 37; // slots longer than the keys read, as a batch's are
-            PtNDArray cache = create(m, random, 1f, dtype, 2L * kvH, (long) a * slotRows, hd);
-            past = Torch.slice(Torch.reshape(cache, new long[] {2L * kvH, a, slotRows, hd}), 2, 0, keys);
+        // What the kernel reads: the sequences' keys, or by slot all slots and each sequence's slot.
+        PtNDArray all;
+        int stored = way == 2 ? a + 5 : a;
+        if (way == 0) {
+            all = create(m, random, 1f, dtype, 2L * kvH, a, keys, hd);
         } else {
-            past = create(m, random, 1f, dtype, 2L * kvH, a, keys, hd);
+            int slotRows = keys + 37; // slots longer than the keys read, as a batch's are
+            PtNDArray cache = create(m, random, 1f, dtype, 2L * kvH, (long) stored * slotRows, hd);
+            all = Torch.slice(Torch.reshape(cache, new long[] {2L * kvH, stored, slotRows, hd}), 2, 0, keys);
+        }
+        PtNDArray table = null;
+        PtNDArray past = all;
+        if (way == 2) {
+            java.util.List<Long> order = new java.util.ArrayList<>();
+            for (long slot = 0; slot < stored; slot++) {
+                order.add(slot);
+            }
+            java.util.Collections.shuffle(order, random);
+            table = (PtNDArray) m.create(order.subList(0, a).stream().mapToLong(Long::longValue).toArray());
+            past = Torch.select(all, new ai.djl.ndarray.index.NDIndex(":, {}", table), (PtNDManager) m);
         }
         PtNDArray k = Torch.slice(past, 0, 0, kvH);
         PtNDArray v = Torch.slice(past, 0, kvH, 2L * kvH);
@@ -96,7 +112,9 @@ public final class AttentionCheck {
         PtNDArray expected = LlamaModel.groupedAttention(f32(queries), f32(k), f32(v), mask == null ? null : f32(mask),
                 false, a, t, g, DataType.FLOAT32);
         float[] e = expected.toFloatArray();
-        float[] x = f32(CudaGraphs.treeAttention(queries, k, v, mask)).toFloatArray();
+        PtNDArray allKeys = Torch.slice(all, 0, 0, kvH);
+        PtNDArray allValues = Torch.slice(all, 0, kvH, 2L * kvH);
+        float[] x = f32(CudaGraphs.treeAttention(queries, allKeys, allValues, mask, table)).toFloatArray();
         float[] ops = f32(LlamaModel.groupedAttention(queries, k, v, mask, false, a, t, g, dtype)).toFloatArray();
         float worst = 0;
         float opsWorst = 0;
@@ -114,11 +132,12 @@ public final class AttentionCheck {
         boolean ok = worst <= tol && finite && e.length == x.length;
         System.out.printf("%s %s: kv heads %d x %d, D %d, %d sequences of %d rows, %d keys %s, mask %s: max |diff|"
                 + " %.2e (tol %.0e; DJL's operators in this type %.2e)%s%n", ok ? "PASS" : "FAIL", dtype, kvH, g, hd,
-                a, t, keys, inPlace ? "in place" : "gathered", MASKS[maskKind], worst, tol, opsWorst,
+                a, t, keys, WAYS[way], MASKS[maskKind], worst, tol, opsWorst,
                 padding > 0 ? ", " + padding / (hd * g) + " padding rows" + (finite ? " finite" : " NOT finite") : "");
         return ok;
     }
 
+    private static final String[] WAYS = {"gathered", "in place", "by slot"};
     private static final String[] MASKS = {"none", "", "[t, L]", "[A, t, L]", "[t, L] transposed view"};
 
     private static PtNDArray f32(PtNDArray x) {

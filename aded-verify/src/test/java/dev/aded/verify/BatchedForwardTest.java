@@ -21,9 +21,10 @@ import org.junit.jupiter.api.Test;
 /**
  * One pass over the trees of several sessions of a batching model must give every node of every tree the logits a
  * session of its own gives it, commit each path into its own slot only, and let sessions beyond the slots run
- * beside the batch; nothing of a pass may outlive the sessions that read it. Both ways of reading the keys: in place
- * (three sessions fill the three slots), and gathered (three sessions of 32 slots, too few to read them all),
- * each also laid out as the GPU's graphs lay passes out.
+ * beside the batch; nothing of a pass may outlive the sessions that read it. Every way of reading the keys: in place
+ * (three sessions fill the three slots), gathered (three sessions of 32 slots, too few to read them all), and by
+ * slot (the tree-attention kernel's layout, its slots gathered by DJL's operators here), each also laid out as the
+ * GPU's graphs lay passes out.
  */
 class BatchedForwardTest {
     private static LlamaModel single;
@@ -32,21 +33,20 @@ class BatchedForwardTest {
     /** Like {@link #batching} and {@link #sparse}, their passes laid out as CUDA graphs lay theirs. */
     private static LlamaModel graphShaped;
     private static LlamaModel sparseGraphShaped;
+    /** Passes laid out by slot, eagerly and as graphs lay them out. */
+    private static LlamaModel bySlot;
+    private static LlamaModel bySlotGraphShaped;
     private static int[][] prompts;
 
     @BeforeAll
     static void load() {
         single = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        batching = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        batching.batching(3, 160);
-        sparse = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        sparse.batching(32, 160);
-        graphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        graphShaped.batching(3, 160);
-        graphShaped.layOutBatchesLikeGraphs();
-        sparseGraphShaped = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
-        sparseGraphShaped.batching(32, 160);
-        sparseGraphShaped.layOutBatchesLikeGraphs();
+        batching = batching(3, false, false);
+        sparse = batching(32, false, false);
+        graphShaped = batching(3, true, false);
+        sparseGraphShaped = batching(32, true, false);
+        bySlot = batching(32, false, true);
+        bySlotGraphShaped = batching(32, true, true);
         try (Tokenizer t = Tokenizer.load(TreeForwardTest.MODEL)) {
             prompts = new int[][] {
                 t.encode("def binary_search(items, target):\n    lo, hi = 0, len(items) - 1\n"),
@@ -57,6 +57,19 @@ class BatchedForwardTest {
         }
     }
 
+    /** A model batching {@code slots} slots of 160 tokens, its passes laid out as asked. */
+    private static LlamaModel batching(int slots, boolean likeGraphs, boolean bySlot) {
+        LlamaModel m = LlamaModel.load(TreeForwardTest.MODEL, Device.cpu());
+        m.batching(slots, 160);
+        if (likeGraphs) {
+            m.layOutBatchesLikeGraphs();
+        }
+        if (bySlot) {
+            m.attendBatchesBySlot();
+        }
+        return m;
+    }
+
     @AfterAll
     static void close() {
         single.close();
@@ -64,6 +77,8 @@ class BatchedForwardTest {
         sparse.close();
         graphShaped.close();
         sparseGraphShaped.close();
+        bySlot.close();
+        bySlotGraphShaped.close();
     }
 
     @Test
@@ -86,6 +101,14 @@ class BatchedForwardTest {
         treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 32 slots", 3, new int[] {1, 9, 23});
         // Three trees of 6 nodes fill 32 rows as 4·8 does: padded, not packed.
         treesInOnePassMatchTheirOwnSessions(sparseGraphShaped, "batching 32 slots", 3, new int[] {6});
+    }
+
+    @Test
+    void passesBySlotMatchTheirOwnSessions() {
+        treesInOnePassMatchTheirOwnSessions(bySlot, "batching 32 slots", 3, new int[] {1, 9, 23, 4});
+        treesInOnePassMatchTheirOwnSessions(bySlot, "batching 32 slots", 3, new int[] {6});
+        treesInOnePassMatchTheirOwnSessions(bySlotGraphShaped, "batching 32 slots", 3, new int[] {1, 9, 23});
+        treesInOnePassMatchTheirOwnSessions(bySlotGraphShaped, "batching 32 slots", 3, new int[] {6});
     }
 
     private static void treesInOnePassMatchTheirOwnSessions(LlamaModel batching, String mode, int count,
