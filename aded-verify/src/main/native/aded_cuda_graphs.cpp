@@ -203,6 +203,12 @@ void* aded_attention(void* q, void* k, void* v, void* mask, char* err, int len) 
   return out;
 }
 
+// Whether this helper has the tree-attention kernel for heads of head_dim dimensions (1) or not (0): a helper built
+// without nvcc has none.
+int aded_tree_attention_available(int head_dim) {
+  return aded_tree_attention_supports(head_dim) ? 1 : 0;
+}
+
 // Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel
 // (aded_tree_attention.cu): q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v
 // [kvH, A, L, D] (strided views of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot),
@@ -224,7 +230,7 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
     const int64_t kv_heads = k.size(0), keys = k.size(2), dim = k.size(3);
     const int64_t sequences = slots == nullptr ? k.size(1) : slots->numel();
     TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
-                dim, " (the kernel takes 64 and 128, and only in a helper built with nvcc)");
+                dim, " (see aded_tree_attention_available)");
     TORCH_CHECK(q.size(2) == dim && q.size(1) % kv_heads == 0 && q.size(0) % sequences == 0, "queries ", q.sizes(),
                 " do not fit keys ", k.sizes());
     TORCH_CHECK(q.is_cuda() && q.scalar_type() == k.scalar_type() && k.scalar_type() == v.scalar_type()

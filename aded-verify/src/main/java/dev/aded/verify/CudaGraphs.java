@@ -184,9 +184,12 @@ final class CudaGraphs {
         return new PtNDArray((PtNDManager) q.getManager(), Pointer.nativeValue(out));
     }
 
-    /** Whether the tree-attention kernel takes heads of {@code headDim} dimensions (it is built for 64 and 128). */
-    static boolean treeAttentionSupports(int headDim) {
-        return headDim == 64 || headDim == 128;
+    /**
+     * Whether the helper has the tree-attention kernel for heads of {@code headDim} dimensions: it is built for 64
+     * and 128, and only where nvcc built the helper.
+     */
+    boolean treeAttentionSupports(int headDim) {
+        return Binding.aded_tree_attention_available(headDim) != 0;
     }
 
     /**
@@ -273,6 +276,8 @@ final class CudaGraphs {
 
         static native Pointer aded_tree_attention(Pointer q, Pointer k, Pointer v, Pointer mask, Pointer slots,
                 byte[] err, int len);
+
+        static native int aded_tree_attention_available(int headDim);
 
         static native int aded_profile_start(byte[] err, int len);
 

@@ -651,11 +651,12 @@ public final class LlamaModel implements TargetModel {
 
     /**
      * Whether attention runs as the helper's tree-attention kernel ({@link CudaGraphs#treeAttention}): on a GPU with
-     * the helper, for head dimensions it was built for, with {@code -Daded.treeAttention=true}. One launch a
+     * a helper that has it for this head dimension, with {@code -Daded.treeAttention=true}. One launch a
      * layer in place of the grouping copies and the four attention operators, for any number of sequences.
      */
     boolean treeKernel() {
-        return TREE_KERNEL && CudaGraphs.treeAttentionSupports(config.headDim()) && graphPool() != null;
+        GraphPool pool = TREE_KERNEL ? graphPool() : null;
+        return pool != null && pool.cuda.treeAttentionSupports(config.headDim());
     }
 
     private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
