@@ -49,6 +49,8 @@ public final class LlamaModel implements TargetModel {
     private final String name;
     private GraphPool graphs;
     private boolean graphsLooked;
+    /** Whether attention runs as the helper's tree-attention kernel: see {@link #treeKernel}; set with the pool. */
+    private boolean treeKernel;
     private int slotCount;
     private int slotTokens;
     private KvSlots slots;
@@ -314,6 +316,7 @@ public final class LlamaModel implements TargetModel {
         if (!graphsLooked) {
             graphsLooked = true;
             graphs = CudaGraphs.forDevice(device).map(cuda -> new GraphPool(this, cuda)).orElse(null);
+            treeKernel = TREE_KERNEL && graphs != null && graphs.cuda.treeAttentionSupports(config.headDim());
         }
         return graphs;
     }
@@ -654,9 +657,9 @@ public final class LlamaModel implements TargetModel {
      * a helper that has it for this head dimension, with {@code -Daded.treeAttention=true}. One launch a
      * layer in place of the grouping copies and the four attention operators, for any number of sequences.
      */
-    boolean treeKernel() {
-        GraphPool pool = TREE_KERNEL ? graphPool() : null;
-        return pool != null && pool.cuda.treeAttentionSupports(config.headDim());
+    synchronized boolean treeKernel() {
+        graphPool(); // decides it, once: each batched pass asks
+        return treeKernel;
     }
 
     private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
