@@ -12,7 +12,7 @@
 // weighted values on tensor cores in f16 (WMMA; CUDA cores in f32, which is for exact checks), the softmax as flash
 // attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
 // sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
-// keys are all masked for the block's rows (past a sequence's length in a padded bucket) adds exact zeros.
+// keys are all masked for the block's rows (past a sequence's length in a bucket of keys) is skipped unread.
 //
 // Opt-in (-Daded.treeAttention=true): on an H100 its passes have so far cost more than the operators' (see
 // docs/benchmarks.md), for reasons a device profile has yet to show.
@@ -58,7 +58,6 @@ struct Tile {
   float top[ROWS];    // each row's running maximum
   float total[ROWS];  // and its running sum of weights
   float scale[ROWS];  // what this chunk's maximum makes of the sums so far
-  int live;           // whether any row opens a key of the chunk
 };
 
 // Rows [0, n) of a chunk of keys or values into shared memory, 16 bytes a load; rows past n are zeros.
@@ -172,30 +171,44 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   for (int c = blockIdx.y * p.per_split; c < c_end; c++) {
     const int k0 = c * CHUNK;
     const int n = min(CHUNK, p.keys - k0);
-    load_rows<T, D, D + Work::PAD>(t.kv, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
-    if (threadIdx.x == 0) {
-      t.live = 0;
-    }
-    __syncthreads();
-    scores<T, D>(t);
-    __syncthreads();
-    load_rows<T, D, D + Work::PAD>(t.kv, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
-    // The softmax's bookkeeping, a warp per row: mask, running maximum and sum, the chunk's weights.
-    for (int r = warp; r < ROWS; r += WARPS) {
-      float x[CHUNK / 32];
-      float high = -CUDART_INF_F;
+    // The mask first: a chunk that opens no key to the block's rows (past a sequence's length in a bucket of keys
+    // rounded up to a power of two, or rows of padding) is skipped before its keys are read. Each warp keeps its
+    // rows' mask in registers for the softmax below.
+    float x[ROWS / WARPS][CHUNK / 32];
+    bool open = false;
+#pragma unroll
+    for (int w = 0; w < ROWS / WARPS; w++) {
+      const int r = warp + w * WARPS;
 #pragma unroll
       for (int i = 0; i < CHUNK / 32; i++) {
         const int j = lane + 32 * i;
         float y = -CUDART_INF_F;
         if (r < rows && j < n) {
-          y = t.s[r][j];
-          if (mask != nullptr) {
-            y += value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
-          }
+          y = mask == nullptr
+                  ? 0.f
+                  : value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
         }
-        x[i] = y;
-        high = fmaxf(high, y);
+        x[w][i] = y;
+        open |= y != -CUDART_INF_F;
+      }
+    }
+    if (!__syncthreads_or(open)) {
+      continue;
+    }
+    load_rows<T, D, D + Work::PAD>(t.kv, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
+    __syncthreads();
+    scores<T, D>(t);
+    __syncthreads();
+    load_rows<T, D, D + Work::PAD>(t.kv, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
+    // The softmax's bookkeeping, a warp per row: running maximum and sum, the chunk's weights.
+#pragma unroll
+    for (int w = 0; w < ROWS / WARPS; w++) {
+      const int r = warp + w * WARPS;
+      float high = -CUDART_INF_F;
+#pragma unroll
+      for (int i = 0; i < CHUNK / 32; i++) {
+        x[w][i] += t.s[r][lane + 32 * i];
+        high = fmaxf(high, x[w][i]);
       }
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) {
@@ -206,9 +219,9 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
       float sum = 0.f;
 #pragma unroll
       for (int i = 0; i < CHUNK / 32; i++) {
-        const float w = now == -CUDART_INF_F ? 0.f : expf(x[i] - now);
-        t.p[r][lane + 32 * i] = to<T>(w);
-        sum += w;
+        const float e = now == -CUDART_INF_F ? 0.f : expf(x[w][i] - now);
+        t.p[r][lane + 32 * i] = to<T>(e);
+        sum += e;
       }
 #pragma unroll
       for (int off = 16; off > 0; off /= 2) {
@@ -219,22 +232,17 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
         t.scale[r] = rescale;
         t.total[r] = t.total[r] * rescale + sum;
         t.top[r] = now;
-        if (high != -CUDART_INF_F) {
-          t.live = 1;
-        }
       }
     }
     __syncthreads();
-    if (t.live) {
-      weighted<T, D>(t);
-      __syncthreads();
+    weighted<T, D>(t);
+    __syncthreads();
 #pragma unroll
-      for (int o = 0; o < Work::OWN; o++) {
-        const int r = part + o * Work::PARTS;
-        acc[o] = acc[o] * t.scale[r] + t.o[r][d];
-      }
+    for (int o = 0; o < Work::OWN; o++) {
+      const int r = part + o * Work::PARTS;
+      acc[o] = acc[o] * t.scale[r] + t.o[r][d];
     }
-    __syncthreads();  // the next chunk overwrites kv, s, p and live
+    __syncthreads();  // the next chunk overwrites kv, s, p and o
   }
 
   const int heads = p.kv_heads * p.group;

@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -335,6 +336,10 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("mean_draft_nodes_per_tree", pass.meanDraftNodes());
         o.addProperty("mean_pass_ms", pass.meanPassMs());
         o.addProperty("device_busy", pass.deviceBusy());
+        // A stream's round, split where the host's share shows: its time in the scheduler (waiting for a pass to
+        // start, the pass, the acceptance) and the rest of its loop (drafting and sizing the next tree, listeners).
+        o.addProperty("step_ms", pass.msPerStep(s -> s.verifyNanos()));
+        o.addProperty("between_steps_ms", pass.msPerStep(s -> s.totalNanos() - s.prefillNanos() - s.verifyNanos()));
         // A level meets batch shapes its warm-up did not (trees' sizes differ from run to run), and each costs a
         // capture; their time is in the wall time and in the passes that made them.
         o.addProperty("graph_capture_ms", pass.captureNanos() / 1e6);
@@ -392,14 +397,14 @@ final class BenchCommand implements Callable<Integer> {
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                "%n%-6s %8s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s%n", "mode", "clients", "tok/s",
+                "%n%-6s %8s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s%n", "mode", "clients", "tok/s",
                 "no-capture", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass", "nodes", "pass ms", "busy",
-                "capt ms"));
+                "capt ms", "step ms", "rest ms"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
                 sb.append(String.format(Locale.ROOT,
-                        "%-6s %8d %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f%n",
+                        "%-6s %8d %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f %8.3f %8.3f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
@@ -407,10 +412,16 @@ final class BenchCommand implements Callable<Integer> {
                         c.get("identical_to_single_stream").getAsInt() + "/" + c.get("requests").getAsInt(),
                         c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_draft_nodes_per_tree").getAsDouble(),
                         c.get("mean_pass_ms").getAsDouble(), c.get("device_busy").getAsDouble(),
-                        c.get("graph_capture_ms").getAsDouble()));
+                        c.get("graph_capture_ms").getAsDouble(), optional(c, "step_ms"),
+                        optional(c, "between_steps_ms")));
             }
         }
         return sb.toString();
+    }
+
+    /** A figure that older bench files lack, as NaN there. */
+    private static double optional(JsonObject o, String key) {
+        return o.has(key) ? o.get(key).getAsDouble() : Double.NaN;
     }
 
     /** Tokens per second over {@code nanos}; 0 where no time passed. */
@@ -494,6 +505,13 @@ final class BenchCommand implements Callable<Integer> {
          */
         double deviceBusy() {
             return wallNanos == 0 ? 0 : (double) passNanos() / wallNanos;
+        }
+
+        /** A time each generation records, over the steps of these requests, in ms. */
+        double msPerStep(ToLongFunction<GenerationStats> nanos) {
+            long steps = Arrays.stream(requests).mapToLong(r -> r.result().stats().steps()).sum();
+            long sum = Arrays.stream(requests).mapToLong(r -> nanos.applyAsLong(r.result().stats())).sum();
+            return steps == 0 ? 0 : sum / 1e6 / steps;
         }
 
         double meanAcceptedTokens() {
