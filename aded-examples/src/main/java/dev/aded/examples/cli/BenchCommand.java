@@ -340,6 +340,7 @@ final class BenchCommand implements Callable<Integer> {
         // start, the pass, the acceptance) and the rest of its loop (drafting and sizing the next tree, listeners).
         o.addProperty("step_ms", pass.msPerStep(s -> s.verifyNanos()));
         o.addProperty("between_steps_ms", pass.msPerStep(s -> s.totalNanos() - s.prefillNanos() - s.verifyNanos()));
+        o.addProperty("draft_ms_per_step", pass.msPerStep(GenerationStats::draftNanos));
         // A level meets batch shapes its warm-up did not (trees' sizes differ from run to run), and each costs a
         // capture; their time is in the wall time and in the passes that made them.
         o.addProperty("graph_capture_ms", pass.captureNanos() / 1e6);

@@ -56,6 +56,7 @@ class BenchConcurrencyTest {
                 assertTrue(point.get("step_ms").getAsDouble() >= point.get("mean_pass_ms").getAsDouble()
                         / point.get("mean_sequences_per_pass").getAsDouble(), mode + ": a step waits at least its"
                         + " share of its pass");
+                assertEquals(mode.equals("ar"), point.get("draft_ms_per_step").getAsDouble() == 0, mode + ": drafting");
             }
             assertEquals(1.0, curve.get(0).getAsJsonObject().get("speedup_vs_single_stream").getAsDouble(), 1e-9,
                     "concurrency 1 is the single-stream run");
