@@ -6,7 +6,8 @@
 #   aded-verify/src/main/native/build.sh [TORCH_DIR] [OUTPUT_DIR]
 #
 # Needs g++ and the CUDA runtime headers; with nvcc (a CUDA toolkit of the libtorch's major version) it also builds
-# the tree-attention kernel (-Daded.treeAttention=true), without it the helper lacks that kernel alone.
+# the tree-attention kernel (on by default, -Daded.treeAttention=false to leave it out); without nvcc the helper lacks
+# that kernel alone, and attention runs as DJL's operators.
 set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
 torch_dir=${1:-$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')}

@@ -654,8 +654,10 @@ public final class LlamaModel implements TargetModel {
 
     /**
      * Whether attention runs as the helper's tree-attention kernel ({@link CudaGraphs#treeAttention}): on a GPU with
-     * a helper that has it for this head dimension, with {@code -Daded.treeAttention=true}. One launch a
-     * layer in place of the grouping copies and the four attention operators, for any number of sequences.
+     * a helper that has it for this head dimension (built with nvcc), unless {@code -Daded.treeAttention=false}. One
+     * launch a layer in place of the grouping copies and the four attention operators, for any number of sequences.
+     * On an H100 (2026-12-07) 16 code-15m streams gave 34,289 tok/s with it against 26,990 without, one stream and
+     * 64 streams the same within 2%.
      */
     synchronized boolean treeKernel() {
         graphPool(); // decides it, once: each batched pass asks
@@ -663,7 +665,7 @@ public final class LlamaModel implements TargetModel {
     }
 
     private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
-            "false"));
+            "true"));
 
     private static final boolean FUSED = Boolean.parseBoolean(System.getProperty("aded.fusedAttention", "true"));
     /**
