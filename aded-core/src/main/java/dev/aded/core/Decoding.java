@@ -67,6 +67,10 @@ final class Decoding {
     private long verifyNanos;
     /** This generation's share of its passes' time: each pass's time divided among the trees in it. */
     private long passShareNanos;
+    private long queueNanos;
+    private int missedPasses;
+    /** The number of this generation's last pass ({@link StepScheduler.Outcome#pass}); -1 before the first. */
+    private long lastPass = -1;
 
     /**
      * @param cost the model's measured costs, which make ADED steps cost-aware; null verifies whole drafts
@@ -169,7 +173,7 @@ final class Decoding {
         GenerationStats stats = new GenerationStats(mode, promptLength, generated.length,
                 acceptedPerStep.toIntArray(), nodesPerStep.toIntArray(), predictedPerStep.toDoubleArray(),
                 sequencesPerStep.toIntArray(), prefillNanos,
-                draftNanos, verifyNanos, passShareNanos, System.nanoTime() - start);
+                draftNanos, verifyNanos, passShareNanos, queueNanos, missedPasses, System.nanoTime() - start);
         return new GenerationResult(text.toString(), generated, finish, stats, logprobs);
     }
 
@@ -211,6 +215,11 @@ final class Decoding {
             nodesPerStep.add(tree.size() - 1);
             sequencesPerStep.add(step.sequences());
             passShareNanos += step.passNanos() / step.sequences();
+            queueNanos += step.queueNanos();
+            if (lastPass >= 0) {
+                missedPasses += (int) (step.pass() - lastPass - 1);
+            }
+            lastPass = step.pass();
             int drafted = produced - 1;
             if (sizer != null) {
                 if (step.sequences() == 1) {

@@ -22,6 +22,8 @@ public final class GenerationStats {
     private final long draftNanos;
     private final long verifyNanos;
     private final long passShareNanos;
+    private final long queueNanos;
+    private final int missedPasses;
     private final long totalNanos;
 
     /**
@@ -31,10 +33,12 @@ public final class GenerationStats {
      * @param sequencesPerStep how many generations' trees each step's forward pass verified, this one's included
      * @param passShareNanos this generation's share of its forward passes' time: each pass's time, from its start
      *     until its results were back, divided among the trees it verified
+     * @param queueNanos how long its steps waited, each from its tree's being ready until its pass started
+     * @param missedPasses passes that started between two of its steps without it
      */
     public GenerationStats(Mode mode, int promptTokens, int newTokens, int[] acceptedPerStep, int[] nodesPerStep,
             double[] predictedPerStep, int[] sequencesPerStep, long prefillNanos, long draftNanos, long verifyNanos,
-            long passShareNanos, long totalNanos) {
+            long passShareNanos, long queueNanos, int missedPasses, long totalNanos) {
         this.mode = mode;
         this.promptTokens = promptTokens;
         this.newTokens = newTokens;
@@ -46,6 +50,8 @@ public final class GenerationStats {
         this.draftNanos = draftNanos;
         this.verifyNanos = verifyNanos;
         this.passShareNanos = passShareNanos;
+        this.queueNanos = queueNanos;
+        this.missedPasses = missedPasses;
         this.totalNanos = totalNanos;
     }
 
@@ -126,6 +132,23 @@ public final class GenerationStats {
      */
     public long passShareNanos() {
         return passShareNanos;
+    }
+
+    /**
+     * How long this generation's trees waited for their passes to start, summed over its steps: the other
+     * generations' trees being drafted, a pass before it running, or (alone) nothing.
+     */
+    public long queueNanos() {
+        return queueNanos;
+    }
+
+    /**
+     * Passes that started between two of this generation's steps without it: its tree was not ready yet (the last
+     * step still accepting, the next tree still being drafted) or did not fit the pass; each cost it a pass's wait.
+     * 0 for a generation that ran alone.
+     */
+    public int missedPasses() {
+        return missedPasses;
     }
 
     public long totalNanos() {

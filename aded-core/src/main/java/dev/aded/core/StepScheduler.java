@@ -49,10 +49,12 @@ final class StepScheduler {
 
     /**
      * A step's outcome: tokens produced, trees in its pass, the time it took under the device lock (the pass and
-     * this generation's acceptance), and the pass's own time, from its start until its results were back (shared by
-     * its trees).
+     * this generation's acceptance), the pass's own time, from its start until its results were back (shared by
+     * its trees), how long the step waited for its pass to start, and that pass's number (passes are numbered as
+     * they start, so a generation whose passes' numbers leap was left out of those between: its tree was not ready,
+     * or did not fit).
      */
-    record Outcome(int produced, int sequences, long stepNanos, long passNanos) {}
+    record Outcome(int produced, int sequences, long stepNanos, long passNanos, long queueNanos, long pass) {}
 
     /**
      * A pass's trees and their nodes in all: the last one's is what a generation's next tree will likely share a
@@ -87,6 +89,8 @@ final class StepScheduler {
      */
     private long freedAt;
     private volatile Pass lastPass = Pass.ALONE;
+    /** Passes started so far: the next one's number. */
+    private long passes;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -208,7 +212,8 @@ final class StepScheduler {
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
-            return new Outcome(produced, me.batch.steps.length, own, me.batch.passNanos);
+            return new Outcome(produced, me.batch.steps.length, own, me.batch.passNanos, me.batch.start - me.since,
+                    me.batch.number);
         } finally {
             if (led != null) {
                 interrupted |= finish(led);
@@ -227,7 +232,7 @@ final class StepScheduler {
                 return null;
             }
             passing = true;
-            return new Batch(take(), Thread.currentThread());
+            return new Batch(take(), Thread.currentThread(), passes++);
         } finally {
             lock.unlock();
         }
@@ -430,15 +435,17 @@ final class StepScheduler {
     private static final class Batch {
         final Step[] steps;
         final Thread leader;
+        final long number;
         final AtomicInteger remaining;
         long start;
         long passNanos;
         /** Whether the device and the next pass are free already: see {@link #run}. */
         boolean released;
 
-        Batch(Step[] steps, Thread leader) {
+        Batch(Step[] steps, Thread leader, long number) {
             this.steps = steps;
             this.leader = leader;
+            this.number = number;
             this.remaining = new AtomicInteger(steps.length);
         }
 

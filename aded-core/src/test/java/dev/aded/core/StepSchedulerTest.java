@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The scheduler's control flow over a scripted model that records each pass: concurrent generations share passes
  * and each gets its own logits; passes keep to the node budget even when the thread that leads one does not fit in
- * it; a tree that makes a pass fail fails alone.
+ * it; a tree that makes a pass fail fails alone; passes are numbered as they start.
  */
 class StepSchedulerTest {
     private static final int[] SCRIPT = new int[600];
@@ -196,6 +196,56 @@ class StepSchedulerTest {
             } finally {
                 pool.shutdownNow();
             }
+        }
+    }
+
+    /**
+     * Passes are numbered as they start, so a generation sees the passes it was left out of: here one whose
+     * acceptance outlasts another generation's whole pass.
+     */
+    @Test
+    void passesAreNumberedSoThatAGenerationSeesThoseItMissed() throws Exception {
+        Recording model = new Recording();
+        StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
+        try {
+            scheduler.join();
+            scheduler.join();
+            Future<long[]> first = pool.submit(() -> {
+                ModelSession s = model.newSession(16);
+                DraftTree tree = new DraftTree(1);
+                tree.reset(SCRIPT[0]);
+                StepScheduler.Outcome one = scheduler.step(s, tree, false, null, logits -> {
+                    accepting.countDown();
+                    try {
+                        otherPassed.await(1, TimeUnit.MINUTES);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return 1;
+                });
+                StepScheduler.Outcome two = scheduler.step(s, tree, false, null, logits -> 1);
+                scheduler.leave();
+                assertTrue(one.queueNanos() >= 0 && two.queueNanos() >= 0, "waits are times");
+                return new long[] {one.pass(), two.pass()};
+            });
+            Future<Long> second = pool.submit(() -> {
+                accepting.await(1, TimeUnit.MINUTES);
+                ModelSession s = model.newSession(16);
+                DraftTree tree = new DraftTree(1);
+                tree.reset(SCRIPT[0]);
+                long pass = scheduler.step(s, tree, false, null, logits -> 1).pass();
+                scheduler.leave();
+                otherPassed.countDown();
+                return pass;
+            });
+            assertEquals(1L, second.get(1, TimeUnit.MINUTES), "the other generation's pass, the second to start");
+            assertArrayEquals(new long[] {0, 2}, first.get(1, TimeUnit.MINUTES),
+                    "the first generation's passes, with the one it missed between them");
+        } finally {
+            pool.shutdownNow();
         }
     }
 

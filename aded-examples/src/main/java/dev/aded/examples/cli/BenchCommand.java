@@ -341,6 +341,10 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("step_ms", pass.msPerStep(s -> s.verifyNanos()));
         o.addProperty("between_steps_ms", pass.msPerStep(s -> s.totalNanos() - s.prefillNanos() - s.verifyNanos()));
         o.addProperty("draft_ms_per_step", pass.msPerStep(GenerationStats::draftNanos));
+        // Of the step's time in the scheduler, the wait for its pass to start; and the passes a generation was left
+        // out of between two of its steps (its tree not ready yet, or not fitting), each a pass's wait.
+        o.addProperty("queue_ms", pass.msPerStep(GenerationStats::queueNanos));
+        o.addProperty("missed_passes_per_step", pass.perStep(GenerationStats::missedPasses));
         // A level meets batch shapes its warm-up did not (trees' sizes differ from run to run), and each costs a
         // capture; their time is in the wall time and in the passes that made them.
         o.addProperty("graph_capture_ms", pass.captureNanos() / 1e6);
@@ -398,14 +402,15 @@ final class BenchCommand implements Callable<Integer> {
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                "%n%-6s %8s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s%n", "mode", "clients", "tok/s",
-                "no-capture", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass", "nodes", "pass ms", "busy",
-                "capt ms", "step ms", "rest ms"));
+                "%n%-6s %8s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s%n", "mode", "clients",
+                "tok/s", "no-capture", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass", "nodes", "pass ms",
+                "busy", "capt ms", "step ms", "queue ms", "rest ms", "missed"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
                 sb.append(String.format(Locale.ROOT,
-                        "%-6s %8d %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f %8.3f %8.3f%n",
+                        "%-6s %8d %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f %8.3f %8.3f %8.3f"
+                                + " %7.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
@@ -413,8 +418,8 @@ final class BenchCommand implements Callable<Integer> {
                         c.get("identical_to_single_stream").getAsInt() + "/" + c.get("requests").getAsInt(),
                         c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_draft_nodes_per_tree").getAsDouble(),
                         c.get("mean_pass_ms").getAsDouble(), c.get("device_busy").getAsDouble(),
-                        c.get("graph_capture_ms").getAsDouble(), optional(c, "step_ms"),
-                        optional(c, "between_steps_ms")));
+                        c.get("graph_capture_ms").getAsDouble(), optional(c, "step_ms"), optional(c, "queue_ms"),
+                        optional(c, "between_steps_ms"), optional(c, "missed_passes_per_step")));
             }
         }
         return sb.toString();
@@ -510,9 +515,14 @@ final class BenchCommand implements Callable<Integer> {
 
         /** A time each generation records, over the steps of these requests, in ms. */
         double msPerStep(ToLongFunction<GenerationStats> nanos) {
+            return perStep(nanos) / 1e6;
+        }
+
+        /** A count each generation records, over the steps of these requests. */
+        double perStep(ToLongFunction<GenerationStats> count) {
             long steps = Arrays.stream(requests).mapToLong(r -> r.result().stats().steps()).sum();
-            long sum = Arrays.stream(requests).mapToLong(r -> nanos.applyAsLong(r.result().stats())).sum();
-            return steps == 0 ? 0 : sum / 1e6 / steps;
+            long sum = Arrays.stream(requests).mapToLong(r -> count.applyAsLong(r.result().stats())).sum();
+            return steps == 0 ? 0 : (double) sum / steps;
         }
 
         double meanAcceptedTokens() {

@@ -57,6 +57,12 @@ class BenchConcurrencyTest {
                         / point.get("mean_sequences_per_pass").getAsDouble(), mode + ": a step waits at least its"
                         + " share of its pass");
                 assertEquals(mode.equals("ar"), point.get("draft_ms_per_step").getAsDouble() == 0, mode + ": drafting");
+                double queue = point.get("queue_ms").getAsDouble();
+                assertTrue(queue >= 0 && queue <= point.get("step_ms").getAsDouble(), mode + ": the wait is part of"
+                        + " the step: " + queue);
+                double missed = point.get("missed_passes_per_step").getAsDouble();
+                assertTrue(point.get("concurrency").getAsInt() == 1 ? missed == 0 : missed >= 0,
+                        mode + ": a lone stream misses no pass: " + missed);
             }
             assertEquals(1.0, curve.get(0).getAsJsonObject().get("speedup_vs_single_stream").getAsDouble(), 1e-9,
                     "concurrency 1 is the single-stream run");
