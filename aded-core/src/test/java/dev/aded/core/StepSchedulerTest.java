@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The scheduler's control flow over a scripted model that records each pass: concurrent generations share passes
  * and each gets its own logits; passes keep to the node budget even when the thread that leads one does not fit in
- * it; a tree that makes a pass fail fails alone; passes are numbered as they start.
+ * it; a tree that makes a pass fail fails alone.
  */
 class StepSchedulerTest {
     private static final int[] SCRIPT = new int[600];
@@ -151,7 +151,8 @@ class StepSchedulerTest {
     /**
      * A pass whose generations read argmaxes alone frees the device at once: another generation's pass runs while
      * the first still accepts. One that reads logits holds the device until it has accepted, since the next pass
-     * could overwrite them.
+     * could overwrite them. Passes are numbered as they start, so the first generation's next pass shows that it
+     * missed the other's.
      */
     @Test
     void theNextPassRunsDuringAnArgmaxOnlyAcceptanceOnly() throws Exception {
@@ -164,12 +165,12 @@ class StepSchedulerTest {
             try {
                 scheduler.join();
                 scheduler.join();
-                Future<Boolean> first = pool.submit(() -> {
+                Future<long[]> first = pool.submit(() -> {
                     ModelSession s = model.newSession(16);
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
                     boolean[] overlapped = new boolean[1];
-                    scheduler.step(s, tree, readsLogits, null, logits -> {
+                    StepScheduler.Outcome one = scheduler.step(s, tree, readsLogits, null, logits -> {
                         accepting.countDown();
                         try {
                             overlapped[0] = otherPassed.await(300, TimeUnit.MILLISECONDS);
@@ -178,74 +179,32 @@ class StepSchedulerTest {
                         }
                         return 1;
                     });
+                    StepScheduler.Outcome two = scheduler.step(s, tree, readsLogits, null, logits -> 1);
                     scheduler.leave();
-                    return overlapped[0];
+                    assertTrue(one.queueNanos() >= 0 && two.queueNanos() >= 0, "waits are times");
+                    return new long[] {overlapped[0] ? 1 : 0, one.pass(), two.pass()};
                 });
-                Future<?> second = pool.submit(() -> {
+                Future<Long> second = pool.submit(() -> {
                     accepting.await(1, TimeUnit.MINUTES);
                     ModelSession s = model.newSession(16);
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
-                    scheduler.step(s, tree, readsLogits, null, logits -> 1);
+                    long pass = scheduler.step(s, tree, readsLogits, null, logits -> 1).pass();
                     otherPassed.countDown();
                     scheduler.leave();
-                    return null;
+                    return pass;
                 });
-                assertEquals(!readsLogits, first.get(1, TimeUnit.MINUTES), "overlap with readsLogits " + readsLogits);
-                second.get(1, TimeUnit.MINUTES);
+                long[] seen = first.get(1, TimeUnit.MINUTES);
+                assertEquals(!readsLogits, seen[0] == 1, "overlap with readsLogits " + readsLogits);
+                long other = second.get(1, TimeUnit.MINUTES);
+                if (!readsLogits) {
+                    assertEquals(1, other, "the other generation's pass, the second to start");
+                    assertArrayEquals(new long[] {0, 2}, new long[] {seen[1], seen[2]},
+                            "the first generation's passes, with the one it missed between them");
+                }
             } finally {
                 pool.shutdownNow();
             }
-        }
-    }
-
-    /**
-     * Passes are numbered as they start, so a generation sees the passes it was left out of: here one whose
-     * acceptance outlasts another generation's whole pass.
-     */
-    @Test
-    void passesAreNumberedSoThatAGenerationSeesThoseItMissed() throws Exception {
-        Recording model = new Recording();
-        StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
-        try {
-            scheduler.join();
-            scheduler.join();
-            Future<long[]> first = pool.submit(() -> {
-                ModelSession s = model.newSession(16);
-                DraftTree tree = new DraftTree(1);
-                tree.reset(SCRIPT[0]);
-                StepScheduler.Outcome one = scheduler.step(s, tree, false, null, logits -> {
-                    accepting.countDown();
-                    try {
-                        otherPassed.await(1, TimeUnit.MINUTES);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return 1;
-                });
-                StepScheduler.Outcome two = scheduler.step(s, tree, false, null, logits -> 1);
-                scheduler.leave();
-                assertTrue(one.queueNanos() >= 0 && two.queueNanos() >= 0, "waits are times");
-                return new long[] {one.pass(), two.pass()};
-            });
-            Future<Long> second = pool.submit(() -> {
-                accepting.await(1, TimeUnit.MINUTES);
-                ModelSession s = model.newSession(16);
-                DraftTree tree = new DraftTree(1);
-                tree.reset(SCRIPT[0]);
-                long pass = scheduler.step(s, tree, false, null, logits -> 1).pass();
-                scheduler.leave();
-                otherPassed.countDown();
-                return pass;
-            });
-            assertEquals(1L, second.get(1, TimeUnit.MINUTES), "the other generation's pass, the second to start");
-            assertArrayEquals(new long[] {0, 2}, first.get(1, TimeUnit.MINUTES),
-                    "the first generation's passes, with the one it missed between them");
-        } finally {
-            pool.shutdownNow();
         }
     }
 
