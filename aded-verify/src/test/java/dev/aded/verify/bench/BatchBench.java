@@ -6,6 +6,8 @@ import dev.aded.core.ModelSession;
 import dev.aded.core.TreeLogits;
 import dev.aded.verify.DeviceProfile;
 import dev.aded.verify.LlamaModel;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -29,7 +31,7 @@ public final class BatchBench {
     /** Passes a profile of one shape records. */
     static final int PROFILED = 20;
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         String which = args.length > 0 ? args[0] : "../aded-examples/models/code-15m";
         Device device = args.length > 1 && args[1].equals("gpu") ? Device.gpu() : Device.cpu();
         int context = args.length > 2 ? Integer.parseInt(args[2]) : 512;
@@ -37,6 +39,9 @@ public final class BatchBench {
         int[] nodes = ints(args.length > 4 ? args[4] : "1,16");
         int passes = device.isGpu() ? 60 : 10;
         String profiles = System.getProperty("aded.profile");
+        if (profiles != null) {
+            Files.createDirectories(Path.of(profiles)); // the profiler writes nothing into a folder that is not there
+        }
         int maxBatch = Arrays.stream(batches).max().orElse(1);
         int maxNodes = Arrays.stream(nodes).max().orElse(1);
         try (LlamaModel model = which.equals("random7b") ? LlamaModel.random(ForwardBench.llama7b(), device, 1)
