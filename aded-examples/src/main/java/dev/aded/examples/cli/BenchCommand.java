@@ -338,7 +338,7 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("device_busy", pass.deviceBusy());
         // A stream's round, split where the host's share shows: its time in the scheduler (waiting for a pass to
         // start, the pass, the acceptance) and the rest of its loop (drafting and sizing the next tree, listeners).
-        o.addProperty("step_ms", pass.msPerStep(s -> s.verifyNanos()));
+        o.addProperty("step_ms", pass.msPerStep(GenerationStats::verifyNanos));
         o.addProperty("between_steps_ms", pass.msPerStep(s -> s.totalNanos() - s.prefillNanos() - s.verifyNanos()));
         o.addProperty("draft_ms_per_step", pass.msPerStep(GenerationStats::draftNanos));
         // Of the step's time in the scheduler, the wait for its pass to start; and the passes a generation was left
