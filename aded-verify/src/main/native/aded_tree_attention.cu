@@ -272,6 +272,231 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   }
 }
 
+// The wide kernel, for passes whose kv heads have more than 16 query rows a sequence (trees of 6 nodes and more
+// with code-15m's 3 query heads to a kv head): a block of 64 rows, a warp per 16 (its own WMMA tile), the four
+// warps sharing each chunk of keys and values, loaded together. The narrow kernel above gives all four warps one
+// tile, so a tree of 40 nodes (120 rows a kv head) ran 8 blocks that each read all of the sequence's keys, and on
+// an H100 64 such sequences passed in 3.14 ms against 2.53 with libtorch's fused kernel.
+//
+// Opt-in (-Daded.treeAttentionWide=true, TreeAttentionArgs.wide) and not yet run on a GPU: written when no device
+// was left to the session; AttentionCheck and BatchBench are its checks (docs/benchmarks.md).
+template <typename T, int D>
+struct Wide {
+  static constexpr int CHUNK = 8192 / (D * static_cast<int>(sizeof(T)));  // keys whose rows fill 8 KB
+  static constexpr int PAD = 16 / sizeof(T);
+  static constexpr int COLS = D / 32;  // head dimensions a lane keeps of each row
+  struct Warp {
+    alignas(32) float s[ROWS][CHUNK + 4];
+    alignas(32) T p[ROWS][CHUNK + PAD];
+    alignas(32) float o[ROWS][D + 4];
+    float top[ROWS];
+    float total[ROWS];
+    float scale[ROWS];
+  };
+  alignas(32) T q[WARPS * ROWS][D + PAD];
+  alignas(32) T k[CHUNK][D + PAD];
+  alignas(32) T v[CHUNK][D + PAD];
+  Warp w[WARPS];
+};
+
+// out[16 × N] = a[16 × K]·b by one warp, on tensor cores; b as product's.
+template <typename Layout, int N, int K>
+__device__ __forceinline__ void warp_product(const __half* a, int lda, const __half* b, int ldb, float* out,
+                                             int ldo) {
+  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
+#pragma unroll
+  for (int n0 = 0; n0 < N; n0 += 16) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+    wmma::fill_fragment(c, 0.f);
+#pragma unroll
+    for (int k0 = 0; k0 < K; k0 += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> x;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, Layout> y;
+      wmma::load_matrix_sync(x, a + k0, lda);
+      wmma::load_matrix_sync(y, b + (by_column ? n0 * ldb + k0 : k0 * ldb + n0), ldb);
+      wmma::mma_sync(c, x, y, c);
+    }
+    wmma::store_matrix_sync(out + n0, c, ldo, wmma::mem_row_major);
+  }
+}
+
+// The same in f32 on CUDA cores, a lane per column.
+template <typename Layout, int N, int K>
+__device__ __forceinline__ void warp_product(const float* a, int lda, const float* b, int ldb, float* out, int ldo) {
+  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
+  for (int n = threadIdx.x % 32; n < N; n += 32) {
+    for (int r = 0; r < ROWS; r++) {
+      float sum = 0.f;
+      for (int k = 0; k < K; k++) {
+        sum = fmaf(a[r * lda + k], b[by_column ? n * ldb + k : k * ldb + n], sum);
+      }
+      out[r * ldo + n] = sum;
+    }
+  }
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs p) {
+  using Work = Wide<T, D>;
+  constexpr int CHUNK = Work::CHUNK;
+  extern __shared__ __align__(32) unsigned char raw[];
+  Work& t = *reinterpret_cast<Work*>(raw);
+  const int a = blockIdx.z / p.kv_heads;
+  const int h = blockIdx.z % p.kv_heads;
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int block_first = blockIdx.x * WARPS * ROWS;  // among the kv head's g·t rows
+  const int first = block_first + warp * ROWS;          // this warp's
+  const int rows = max(0, min(ROWS, p.group * p.tokens - first));
+  const int chunks = (p.keys + CHUNK - 1) / CHUNK;
+  const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
+  typename Work::Warp& mine = t.w[warp];
+
+  const T* q = static_cast<const T*>(p.q);
+  for (int i = threadIdx.x; i < WARPS * ROWS * D; i += THREADS) {
+    const int r = i / D;
+    const int d = i % D;
+    const int row = block_first + r;
+    T x = to<T>(0.f);
+    if (row < p.group * p.tokens) {
+      x = q[(long long)(a * p.tokens + row / p.group) * p.q_row + (long long)(h * p.group + row % p.group) * p.q_head
+            + d];
+    }
+    t.q[r][d] = x;
+  }
+  if (lane < ROWS) {
+    mine.top[lane] = -CUDART_INF_F;
+    mine.total[lane] = 0.f;
+  }
+  const long long slot = p.slots == nullptr ? a : p.slots[a];
+  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + slot * p.k_seq;
+  const T* values = static_cast<const T*>(p.v) + h * p.v_head + slot * p.v_seq;
+  const T* mask = p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq;
+  float acc[ROWS][Work::COLS];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+    for (int c = 0; c < Work::COLS; c++) {
+      acc[r][c] = 0.f;
+    }
+  }
+  // The mask of row r (< rows) and key j of the chunk at k0, -inf past the keys.
+  auto masked = [&](int r, int k0, int j) {
+    if (k0 + j >= p.keys) {
+      return -CUDART_INF_F;
+    }
+    return mask == nullptr
+               ? 0.f
+               : value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
+  };
+
+  __syncthreads();
+  for (int c = blockIdx.y * p.per_split; c < c_end; c++) {
+    const int k0 = c * CHUNK;
+    const int n = min(CHUNK, p.keys - k0);
+    // A chunk that opens no key to the block's rows is skipped unread, as in the narrow kernel.
+    bool open = false;
+    for (int r = 0; r < rows && !open; r++) {
+      for (int j = lane; j < CHUNK; j += 32) {
+        open |= masked(r, k0, j) != -CUDART_INF_F;
+      }
+    }
+    if (!__syncthreads_or(open)) {
+      continue;
+    }
+    load_rows<T, D, D + Work::PAD>(t.k, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
+    load_rows<T, D, D + Work::PAD>(t.v, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
+    __syncthreads();
+    if (rows > 0) {
+      warp_product<wmma::col_major, CHUNK, D>(&t.q[warp * ROWS][0], D + Work::PAD, &t.k[0][0], D + Work::PAD,
+                                              &mine.s[0][0], CHUNK + 4);
+      __syncwarp();
+      for (int r = 0; r < ROWS; r++) {
+        float x[(CHUNK + 31) / 32];
+        float high = -CUDART_INF_F;
+#pragma unroll
+        for (int i = 0; i < (CHUNK + 31) / 32; i++) {
+          const int j = lane + 32 * i;
+          float y = -CUDART_INF_F;
+          if (r < rows && j < CHUNK) {
+            y = masked(r, k0, j);
+            if (y != -CUDART_INF_F) {
+              y += mine.s[r][j];
+            }
+          }
+          x[i] = y;
+          high = fmaxf(high, y);
+        }
+#pragma unroll
+        for (int off = 16; off > 0; off /= 2) {
+          high = fmaxf(high, __shfl_xor_sync(FULL, high, off));
+        }
+        const float before = mine.top[r];
+        const float now = fmaxf(before, high);
+        float sum = 0.f;
+#pragma unroll
+        for (int i = 0; i < (CHUNK + 31) / 32; i++) {
+          const int j = lane + 32 * i;
+          const float e = now == -CUDART_INF_F ? 0.f : expf(x[i] - now);
+          if (j < CHUNK) {
+            mine.p[r][j] = to<T>(e);
+          }
+          sum += e;
+        }
+#pragma unroll
+        for (int off = 16; off > 0; off /= 2) {
+          sum += __shfl_xor_sync(FULL, sum, off);
+        }
+        if (lane == 0) {
+          const float rescale = now == -CUDART_INF_F ? 1.f : expf(before - now);
+          mine.scale[r] = rescale;
+          mine.total[r] = mine.total[r] * rescale + sum;
+          mine.top[r] = now;
+        }
+      }
+      __syncwarp();
+      warp_product<wmma::row_major, D, CHUNK>(&mine.p[0][0], CHUNK + Work::PAD, &t.v[0][0], D + Work::PAD,
+                                              &mine.o[0][0], D + 4);
+      __syncwarp();
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) {
+        const float scale = mine.scale[r];
+#pragma unroll
+        for (int c = 0; c < Work::COLS; c++) {
+          acc[r][c] = acc[r][c] * scale + mine.o[r][lane + 32 * c];
+        }
+      }
+    }
+    __syncthreads();  // the next chunk overwrites k and v
+  }
+
+  __syncwarp();
+  const int heads = p.kv_heads * p.group;
+  const long long all = (long long)p.sequences * p.tokens * heads;
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+    if (r < rows) {
+      const int row = first + r;
+      const long long at = (long long)(a * p.tokens + row / p.group) * heads + h * p.group + row % p.group;
+#pragma unroll
+      for (int c = 0; c < Work::COLS; c++) {
+        const int d = lane + 32 * c;
+        if (p.splits == 1) {
+          const float sum = mine.total[r];
+          static_cast<T*>(p.out)[at * D + d] = to<T>(sum > 0.f ? acc[r][c] / sum : 0.f);
+        } else {
+          float* part_sums = p.partial + 2 * p.splits * all + blockIdx.y * all * D;
+          if (d == 0) {
+            p.partial[blockIdx.y * all + at] = mine.top[r];
+            p.partial[(p.splits + blockIdx.y) * all + at] = mine.total[r];
+          }
+          part_sums[at * D + d] = acc[r][c];
+        }
+      }
+    }
+  }
+}
+
 // The splits' partial sums of each row into its output: each split's sums rescaled to the highest maximum.
 template <typename T, int D>
 __global__ void __launch_bounds__(D) combine(TreeAttentionArgs p) {
@@ -297,9 +522,16 @@ __global__ void __launch_bounds__(D) combine(TreeAttentionArgs p) {
   static_cast<T*>(p.out)[row * D + d] = to<T>(total > 0.f ? acc / total : 0.f);
 }
 
+// Whether a pass takes the wide kernel: when asked for, and more than one narrow tile of rows a kv head.
+bool wide(const TreeAttentionArgs& p) { return p.wide && p.group * p.tokens > ROWS; }
+
+// Rows a block of the pass's kernel takes.
+int block_rows(const TreeAttentionArgs& p) { return wide(p) ? WARPS * ROWS : ROWS; }
+
 template <typename T, int D>
 int chunks(const TreeAttentionArgs& p) {
-  return (p.keys + Tile<T, D>::CHUNK - 1) / Tile<T, D>::CHUNK;
+  const int chunk = wide(p) ? Wide<T, D>::CHUNK : Tile<T, D>::CHUNK;
+  return (p.keys + chunk - 1) / chunk;
 }
 
 template <typename T>
@@ -309,8 +541,19 @@ int chunks_of(const TreeAttentionArgs& p) {
 
 template <typename T, int D>
 cudaError_t launch(const TreeAttentionArgs& p, cudaStream_t stream) {
-  const int tiles = (p.group * p.tokens + ROWS - 1) / ROWS;
-  tree_attention<T, D><<<dim3(tiles, p.splits, p.sequences * p.kv_heads), THREADS, 0, stream>>>(p);
+  const int tiles = (p.group * p.tokens + block_rows(p) - 1) / block_rows(p);
+  const dim3 grid(tiles, p.splits, p.sequences * p.kv_heads);
+  if (wide(p)) {
+    // Over 48 KB of shared memory: the kernel has to ask for it, once.
+    static const cudaError_t allowed = cudaFuncSetAttribute(
+        tree_attention_wide<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sizeof(Wide<T, D>));
+    if (allowed != cudaSuccess) {
+      return allowed;
+    }
+    tree_attention_wide<T, D><<<grid, THREADS, sizeof(Wide<T, D>), stream>>>(p);
+  } else {
+    tree_attention<T, D><<<grid, THREADS, 0, stream>>>(p);
+  }
   if (p.splits > 1) {
     combine<T, D><<<(unsigned)((long long)p.sequences * p.tokens * p.kv_heads * p.group), D, 0, stream>>>(p);
   }
@@ -336,7 +579,8 @@ void aded_tree_attention_split(TreeAttentionArgs& p) {
     cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
     return count > 0 ? count : 132;
   }();
-  const long long blocks = (long long)((p.group * p.tokens + ROWS - 1) / ROWS) * p.kv_heads * p.sequences;
+  const long long blocks =
+      (long long)((p.group * p.tokens + block_rows(p) - 1) / block_rows(p)) * p.kv_heads * p.sequences;
   const int chunks = p.half ? chunks_of<__half>(p) : chunks_of<float>(p);
   const long long wanted = (4LL * processors + blocks - 1) / blocks;
   const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);

@@ -16,7 +16,8 @@ import java.util.Random;
  * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks. The graph and
  * batch checks compare the kernel with itself (both their paths run it), so this is the check of what it computes.
  * Rows whose every key is masked (padding) must come out finite. Run on a machine with a GPU and the helper
- * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure.
+ * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure. With
+ * {@code -Daded.treeAttentionWide=true} the cases of more than 16 rows a kv head check the wide kernel.
  *
  * <pre>java -cp ... dev.aded.verify.AttentionCheck [f16|f32]</pre>
  */
@@ -43,6 +44,9 @@ public final class AttentionCheck {
         {2, 3, 64, 11, 32, 300, 3, 1},
         {2, 3, 64, 16, 40, 512, 3, 2},
         {4, 1, 128, 5, 16, 300, 3, 2},
+        // 128-dimension heads with more than 16 rows a kv head: the wide kernel's other shapes (-Daded.treeAttentionWide)
+        {4, 1, 128, 3, 40, 300, 3, 2},
+        {4, 2, 128, 2, 24, 520, 2, 1},
     };
 
     private AttentionCheck() {}
