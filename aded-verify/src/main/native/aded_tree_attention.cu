@@ -77,12 +77,14 @@ __device__ __forceinline__ void load_rows(T (*dst)[LD], const T* src, long long 
   }
 }
 
-// out[16 × N] = a[16 × K]·b on tensor cores (WMMA), a warp per 16 columns; b as Layout says: element (k, n) at
+// out[16 × N] = a[16 × K]·b on tensor cores (WMMA), by the threads [thread - thread % 32, ...) of a group of
+// `threads` (whole warps: a block's, or one warp), a warp per 16 columns; b as Layout says: element (k, n) at
 // b[n·ldb + k] column-major, b[k·ldb + n] row-major.
 template <typename Layout, int N, int K>
-__device__ __forceinline__ void product(const __half* a, int lda, const __half* b, int ldb, float* out, int ldo) {
+__device__ __forceinline__ void product(const __half* a, int lda, const __half* b, int ldb, float* out, int ldo,
+                                        int thread, int threads) {
   constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
-  for (int n0 = (threadIdx.x / 32) * 16; n0 < N; n0 += WARPS * 16) {
+  for (int n0 = (thread / 32) * 16; n0 < N; n0 += (threads / 32) * 16) {
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
     wmma::fill_fragment(c, 0.f);
 #pragma unroll
@@ -97,12 +99,14 @@ __device__ __forceinline__ void product(const __half* a, int lda, const __half* 
   }
 }
 
-// The same in f32 on CUDA cores (f32 is for exact checks, not speed), a thread per column and some of the rows.
+// The same in f32 on CUDA cores (f32 is for exact checks, not speed), a thread per element of out at a time.
 template <typename Layout, int N, int K>
-__device__ __forceinline__ void product(const float* a, int lda, const float* b, int ldb, float* out, int ldo) {
+__device__ __forceinline__ void product(const float* a, int lda, const float* b, int ldb, float* out, int ldo,
+                                        int thread, int threads) {
   constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
-  const int n = threadIdx.x % N;
-  for (int r = threadIdx.x / N; r < ROWS; r += THREADS / N) {
+  for (int i = thread; i < ROWS * N; i += threads) {
+    const int r = i / N;
+    const int n = i % N;
     float sum = 0.f;
     for (int k = 0; k < K; k++) {
       sum = fmaf(a[r * lda + k], b[by_column ? n * ldb + k : k * ldb + n], sum);
@@ -111,12 +115,50 @@ __device__ __forceinline__ void product(const float* a, int lda, const float* b,
   }
 }
 
+// One row's softmax bookkeeping for a chunk, by a warp: x holds each lane's masked scores (-inf where closed) of
+// the columns lane, lane + 32, ...; writes their weights to p (the first `cols`), and updates the row's running
+// maximum and sum and what this chunk's maximum makes of the sums so far (lane 0 writes them).
+template <typename T, int V>
+__device__ __forceinline__ void weigh(const float (&x)[V], T* p, int cols, float& top, float& total, float& scale) {
+  const int lane = threadIdx.x % 32;
+  float high = -CUDART_INF_F;
+#pragma unroll
+  for (int i = 0; i < V; i++) {
+    high = fmaxf(high, x[i]);
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    high = fmaxf(high, __shfl_xor_sync(FULL, high, off));
+  }
+  const float before = top;
+  const float now = fmaxf(before, high);
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < V; i++) {
+    const float e = now == -CUDART_INF_F ? 0.f : expf(x[i] - now);
+    if (lane + 32 * i < cols) {
+      p[lane + 32 * i] = to<T>(e);
+    }
+    sum += e;
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    sum += __shfl_xor_sync(FULL, sum, off);
+  }
+  if (lane == 0) {
+    const float rescale = now == -CUDART_INF_F ? 1.f : expf(before - now);
+    scale = rescale;
+    total = total * rescale + sum;
+    top = now;
+  }
+}
+
 // s = q·kᵀ for the chunk: the keys' rows are kᵀ's columns.
 template <typename T, int D>
 __device__ __forceinline__ void scores(Tile<T, D>& t) {
   using Work = Tile<T, D>;
   product<wmma::col_major, Work::CHUNK, D>(&t.q[0][0], D + Work::PAD, &t.kv[0][0], D + Work::PAD, &t.s[0][0],
-                                          Work::CHUNK + 4);
+                                          Work::CHUNK + 4, threadIdx.x, THREADS);
 }
 
 // o = p·v for the chunk: the values' rows are v's.
@@ -124,7 +166,7 @@ template <typename T, int D>
 __device__ __forceinline__ void weighted(Tile<T, D>& t) {
   using Work = Tile<T, D>;
   product<wmma::row_major, D, Work::CHUNK>(&t.p[0][0], Work::CHUNK + Work::PAD, &t.kv[0][0], D + Work::PAD,
-                                          &t.o[0][0], D + 4);
+                                          &t.o[0][0], D + 4, threadIdx.x, THREADS);
 }
 
 template <typename T, int D>
@@ -206,35 +248,11 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
 #pragma unroll
     for (int w = 0; w < ROWS / WARPS; w++) {
       const int r = warp + w * WARPS;
-      float high = -CUDART_INF_F;
 #pragma unroll
       for (int i = 0; i < CHUNK / 32; i++) {
         x[w][i] += t.s[r][lane + 32 * i];
-        high = fmaxf(high, x[w][i]);
       }
-#pragma unroll
-      for (int off = 16; off > 0; off /= 2) {
-        high = fmaxf(high, __shfl_xor_sync(FULL, high, off));
-      }
-      const float before = t.top[r];
-      const float now = fmaxf(before, high);
-      float sum = 0.f;
-#pragma unroll
-      for (int i = 0; i < CHUNK / 32; i++) {
-        const float e = now == -CUDART_INF_F ? 0.f : expf(x[w][i] - now);
-        t.p[r][lane + 32 * i] = to<T>(e);
-        sum += e;
-      }
-#pragma unroll
-      for (int off = 16; off > 0; off /= 2) {
-        sum += __shfl_xor_sync(FULL, sum, off);
-      }
-      if (lane == 0) {
-        const float rescale = now == -CUDART_INF_F ? 1.f : expf(before - now);
-        t.scale[r] = rescale;
-        t.total[r] = t.total[r] * rescale + sum;
-        t.top[r] = now;
-      }
+      weigh<T>(x[w], &t.p[r][0], CHUNK, t.top[r], t.total[r], t.scale[r]);
     }
     __syncthreads();
     weighted<T, D>(t);
@@ -298,42 +316,6 @@ struct Wide {
   alignas(32) T v[CHUNK][D + PAD];
   Warp w[WARPS];
 };
-
-// out[16 × N] = a[16 × K]·b by one warp, on tensor cores; b as product's.
-template <typename Layout, int N, int K>
-__device__ __forceinline__ void warp_product(const __half* a, int lda, const __half* b, int ldb, float* out,
-                                             int ldo) {
-  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
-#pragma unroll
-  for (int n0 = 0; n0 < N; n0 += 16) {
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
-    wmma::fill_fragment(c, 0.f);
-#pragma unroll
-    for (int k0 = 0; k0 < K; k0 += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> x;
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, Layout> y;
-      wmma::load_matrix_sync(x, a + k0, lda);
-      wmma::load_matrix_sync(y, b + (by_column ? n0 * ldb + k0 : k0 * ldb + n0), ldb);
-      wmma::mma_sync(c, x, y, c);
-    }
-    wmma::store_matrix_sync(out + n0, c, ldo, wmma::mem_row_major);
-  }
-}
-
-// The same in f32 on CUDA cores, a lane per column.
-template <typename Layout, int N, int K>
-__device__ __forceinline__ void warp_product(const float* a, int lda, const float* b, int ldb, float* out, int ldo) {
-  constexpr bool by_column = std::is_same<Layout, wmma::col_major>::value;
-  for (int n = threadIdx.x % 32; n < N; n += 32) {
-    for (int r = 0; r < ROWS; r++) {
-      float sum = 0.f;
-      for (int k = 0; k < K; k++) {
-        sum = fmaf(a[r * lda + k], b[by_column ? n * ldb + k : k * ldb + n], sum);
-      }
-      out[r * ldo + n] = sum;
-    }
-  }
-}
 
 template <typename T, int D>
 __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs p) {
@@ -408,12 +390,11 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
     load_rows<T, D, D + Work::PAD>(t.v, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
     __syncthreads();
     if (rows > 0) {
-      warp_product<wmma::col_major, CHUNK, D>(&t.q[warp * ROWS][0], D + Work::PAD, &t.k[0][0], D + Work::PAD,
-                                              &mine.s[0][0], CHUNK + 4);
+      product<wmma::col_major, CHUNK, D>(&t.q[warp * ROWS][0], D + Work::PAD, &t.k[0][0], D + Work::PAD,
+                                         &mine.s[0][0], CHUNK + 4, lane, 32);
       __syncwarp();
       for (int r = 0; r < ROWS; r++) {
         float x[(CHUNK + 31) / 32];
-        float high = -CUDART_INF_F;
 #pragma unroll
         for (int i = 0; i < (CHUNK + 31) / 32; i++) {
           const int j = lane + 32 * i;
@@ -425,38 +406,12 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
             }
           }
           x[i] = y;
-          high = fmaxf(high, y);
         }
-#pragma unroll
-        for (int off = 16; off > 0; off /= 2) {
-          high = fmaxf(high, __shfl_xor_sync(FULL, high, off));
-        }
-        const float before = mine.top[r];
-        const float now = fmaxf(before, high);
-        float sum = 0.f;
-#pragma unroll
-        for (int i = 0; i < (CHUNK + 31) / 32; i++) {
-          const int j = lane + 32 * i;
-          const float e = now == -CUDART_INF_F ? 0.f : expf(x[i] - now);
-          if (j < CHUNK) {
-            mine.p[r][j] = to<T>(e);
-          }
-          sum += e;
-        }
-#pragma unroll
-        for (int off = 16; off > 0; off /= 2) {
-          sum += __shfl_xor_sync(FULL, sum, off);
-        }
-        if (lane == 0) {
-          const float rescale = now == -CUDART_INF_F ? 1.f : expf(before - now);
-          mine.scale[r] = rescale;
-          mine.total[r] = mine.total[r] * rescale + sum;
-          mine.top[r] = now;
-        }
+        weigh<T>(x, &mine.p[r][0], CHUNK, mine.top[r], mine.total[r], mine.scale[r]);
       }
       __syncwarp();
-      warp_product<wmma::row_major, D, CHUNK>(&mine.p[0][0], CHUNK + Work::PAD, &t.v[0][0], D + Work::PAD,
-                                              &mine.o[0][0], D + 4);
+      product<wmma::row_major, D, CHUNK>(&mine.p[0][0], CHUNK + Work::PAD, &t.v[0][0], D + Work::PAD,
+                                         &mine.o[0][0], D + 4, lane, 32);
       __syncwarp();
 #pragma unroll
       for (int r = 0; r < ROWS; r++) {
