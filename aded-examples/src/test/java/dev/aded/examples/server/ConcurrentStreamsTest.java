@@ -68,8 +68,9 @@ class ConcurrentStreamsTest {
         } finally {
             pool.shutdownNow();
         }
-        assertEquals(0, server.metric("aded_running_requests"));
-        assertEquals(0, server.metric("aded_queue_depth"));
-        assertEquals(2 * CLIENTS, server.metric("aded_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}"));
+        assertEquals(0, server.settledMetric("aded_running_requests", 0, 5));
+        assertEquals(0, server.settledMetric("aded_queue_depth", 0, 5));
+        assertEquals(2 * CLIENTS, server.settledMetric(
+                "aded_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}", 2 * CLIENTS, 5));
     }
 }

@@ -115,6 +115,20 @@ final class TestServer implements AutoCloseable {
                 .mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1))).findFirst().orElse(-1);
     }
 
+    /**
+     * The metric once it reads {@code expected}, or its last reading after {@code seconds}: a request's slot and its
+     * count are settled just after its last bytes are written, so a client that has read them all may look first.
+     */
+    double settledMetric(String sample, double expected, int seconds) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        double value = metric(sample);
+        while (value != expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            value = metric(sample);
+        }
+        return value;
+    }
+
     @Override
     public void close() throws Exception {
         server.close(); // closes the generator too
