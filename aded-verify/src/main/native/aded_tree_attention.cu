@@ -153,6 +153,65 @@ __device__ __forceinline__ void weigh(const float (&x)[V], T* p, int cols, float
   }
 }
 
+// What a block reads of its sequence a and kv head h: the keys and values (in place, through the slot table, or
+// gathered) and the sequence's mask (null: every key open).
+template <typename T>
+struct Sequence {
+  const T* keys;
+  const T* values;
+  const T* mask;
+};
+
+template <typename T>
+__device__ __forceinline__ Sequence<T> sequence(const TreeAttentionArgs& p, int a, int h) {
+  const long long slot = p.slots == nullptr ? a : p.slots[a];
+  return {static_cast<const T*>(p.k) + h * p.k_head + slot * p.k_seq,
+          static_cast<const T*>(p.v) + h * p.v_head + slot * p.v_seq,
+          p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq};
+}
+
+// The additive mask of the kv head's query row `row` (a token's, shared by its group's query heads) and key `key`.
+template <typename T>
+__device__ __forceinline__ float mask_at(const TreeAttentionArgs& p, const T* mask, int row, int key) {
+  return mask == nullptr ? 0.f : value(mask[(long long)(row / p.group) * p.m_row + (long long)key * p.m_key]);
+}
+
+// Rows [first, first + N) of the kv head h's query rows of sequence a into shared memory, zeros past its g·t rows.
+template <typename T, int D, int N, int LD>
+__device__ __forceinline__ void load_queries(T (*dst)[LD], const TreeAttentionArgs& p, int a, int h, int first) {
+  const T* q = static_cast<const T*>(p.q);
+  for (int i = threadIdx.x; i < N * D; i += THREADS) {
+    const int r = i / D;
+    const int d = i % D;
+    const int row = first + r;
+    T x = to<T>(0.f);
+    if (row < p.group * p.tokens) {
+      x = q[(long long)(a * p.tokens + row / p.group) * p.q_row + (long long)(h * p.group + row % p.group) * p.q_head
+            + d];
+    }
+    dst[r][d] = x;
+  }
+}
+
+// A query row's result, dimension d: its output when the keys are not split, else its split's running maximum,
+// sum of weights (written once, by d 0) and weighted sums, for combine.
+template <typename T, int D>
+__device__ __forceinline__ void emit(const TreeAttentionArgs& p, int a, int h, int row, int d, float acc, float top,
+                                     float total) {
+  const int heads = p.kv_heads * p.group;
+  const long long all = (long long)p.sequences * p.tokens * heads;
+  const long long at = (long long)(a * p.tokens + row / p.group) * heads + h * p.group + row % p.group;
+  if (p.splits == 1) {
+    static_cast<T*>(p.out)[at * D + d] = to<T>(total > 0.f ? acc / total : 0.f);
+    return;
+  }
+  if (d == 0) {
+    p.partial[blockIdx.y * all + at] = top;
+    p.partial[(p.splits + blockIdx.y) * all + at] = total;
+  }
+  p.partial[2 * p.splits * all + blockIdx.y * all * D + at * D + d] = acc;
+}
+
 // s = q·kᵀ for the chunk: the keys' rows are kᵀ's columns.
 template <typename T, int D>
 __device__ __forceinline__ void scores(Tile<T, D>& t) {
@@ -181,26 +240,12 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   const int chunks = (p.keys + CHUNK - 1) / CHUNK;
   const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
 
-  const T* q = static_cast<const T*>(p.q);
-  for (int i = threadIdx.x; i < ROWS * D; i += THREADS) {
-    const int r = i / D;
-    const int d = i % D;
-    T x = to<T>(0.f);
-    if (r < rows) {
-      const int row = first + r;
-      x = q[(long long)(a * p.tokens + row / p.group) * p.q_row + (long long)(h * p.group + row % p.group) * p.q_head
-            + d];
-    }
-    t.q[r][d] = x;
-  }
+  load_queries<T, D, ROWS>(t.q, p, a, h, first);
   if (threadIdx.x < ROWS) {
     t.top[threadIdx.x] = -CUDART_INF_F;
     t.total[threadIdx.x] = 0.f;
   }
-  const long long slot = p.slots == nullptr ? a : p.slots[a];
-  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + slot * p.k_seq;
-  const T* values = static_cast<const T*>(p.v) + h * p.v_head + slot * p.v_seq;
-  const T* mask = p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq;
+  const Sequence<T> seq = sequence<T>(p, a, h);
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int d = threadIdx.x % D;
@@ -228,9 +273,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
         const int j = lane + 32 * i;
         float y = -CUDART_INF_F;
         if (r < rows && j < n) {
-          y = mask == nullptr
-                  ? 0.f
-                  : value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
+          y = mask_at(p, seq.mask, first + r, k0 + j);
         }
         x[w][i] = y;
         open |= y != -CUDART_INF_F;
@@ -239,11 +282,11 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     if (!__syncthreads_or(open)) {
       continue;
     }
-    load_rows<T, D, D + Work::PAD>(t.kv, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
+    load_rows<T, D, D + Work::PAD>(t.kv, seq.keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
     __syncthreads();
     scores<T, D>(t);
     __syncthreads();
-    load_rows<T, D, D + Work::PAD>(t.kv, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
+    load_rows<T, D, D + Work::PAD>(t.kv, seq.values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
     // The softmax's bookkeeping, a warp per row: running maximum and sum, the chunk's weights.
 #pragma unroll
     for (int w = 0; w < ROWS / WARPS; w++) {
@@ -265,27 +308,11 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     __syncthreads();  // the next chunk overwrites kv, s, p and o
   }
 
-  const int heads = p.kv_heads * p.group;
-  const long long all = (long long)p.sequences * p.tokens * heads;
 #pragma unroll
   for (int o = 0; o < Work::OWN; o++) {
     const int r = part + o * Work::PARTS;
     if (r < rows) {
-      const int row = first + r;
-      const long long at = (long long)(a * p.tokens + row / p.group) * heads + h * p.group + row % p.group;
-      if (p.splits == 1) {
-        const float sum = t.total[r];
-        static_cast<T*>(p.out)[at * D + d] = to<T>(sum > 0.f ? acc[o] / sum : 0.f);
-      } else {
-        float* part_top = p.partial + blockIdx.y * all;
-        float* part_total = p.partial + (p.splits + blockIdx.y) * all;
-        float* part_sums = p.partial + 2 * p.splits * all + blockIdx.y * all * D;
-        if (d == 0) {
-          part_top[at] = t.top[r];
-          part_total[at] = t.total[r];
-        }
-        part_sums[at * D + d] = acc[o];
-      }
+      emit<T, D>(p, a, h, first + r, d, acc[o], t.top[r], t.total[r]);
     }
   }
 }
@@ -334,26 +361,12 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
   const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
   typename Work::Warp& mine = t.w[warp];
 
-  const T* q = static_cast<const T*>(p.q);
-  for (int i = threadIdx.x; i < WARPS * ROWS * D; i += THREADS) {
-    const int r = i / D;
-    const int d = i % D;
-    const int row = block_first + r;
-    T x = to<T>(0.f);
-    if (row < p.group * p.tokens) {
-      x = q[(long long)(a * p.tokens + row / p.group) * p.q_row + (long long)(h * p.group + row % p.group) * p.q_head
-            + d];
-    }
-    t.q[r][d] = x;
-  }
+  load_queries<T, D, WARPS * ROWS>(t.q, p, a, h, block_first);
   if (lane < ROWS) {
     mine.top[lane] = -CUDART_INF_F;
     mine.total[lane] = 0.f;
   }
-  const long long slot = p.slots == nullptr ? a : p.slots[a];
-  const T* keys = static_cast<const T*>(p.k) + h * p.k_head + slot * p.k_seq;
-  const T* values = static_cast<const T*>(p.v) + h * p.v_head + slot * p.v_seq;
-  const T* mask = p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq;
+  const Sequence<T> seq = sequence<T>(p, a, h);
   float acc[ROWS][Work::COLS];
 #pragma unroll
   for (int r = 0; r < ROWS; r++) {
@@ -364,12 +377,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
   }
   // The mask of row r (< rows) and key j of the chunk at k0, -inf past the keys.
   auto masked = [&](int r, int k0, int j) {
-    if (k0 + j >= p.keys) {
-      return -CUDART_INF_F;
-    }
-    return mask == nullptr
-               ? 0.f
-               : value(mask[(long long)((first + r) / p.group) * p.m_row + (long long)(k0 + j) * p.m_key]);
+    return k0 + j >= p.keys ? -CUDART_INF_F : mask_at(p, seq.mask, first + r, k0 + j);
   };
 
   __syncthreads();
@@ -386,8 +394,8 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
     if (!__syncthreads_or(open)) {
       continue;
     }
-    load_rows<T, D, D + Work::PAD>(t.k, keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
-    load_rows<T, D, D + Work::PAD>(t.v, values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
+    load_rows<T, D, D + Work::PAD>(t.k, seq.keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
+    load_rows<T, D, D + Work::PAD>(t.v, seq.values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
     __syncthreads();
     if (rows > 0) {
       product<wmma::col_major, CHUNK, D>(&t.q[warp * ROWS][0], D + Work::PAD, &t.k[0][0], D + Work::PAD,
@@ -426,27 +434,12 @@ __global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs
   }
 
   __syncwarp();
-  const int heads = p.kv_heads * p.group;
-  const long long all = (long long)p.sequences * p.tokens * heads;
 #pragma unroll
   for (int r = 0; r < ROWS; r++) {
     if (r < rows) {
-      const int row = first + r;
-      const long long at = (long long)(a * p.tokens + row / p.group) * heads + h * p.group + row % p.group;
 #pragma unroll
       for (int c = 0; c < Work::COLS; c++) {
-        const int d = lane + 32 * c;
-        if (p.splits == 1) {
-          const float sum = mine.total[r];
-          static_cast<T*>(p.out)[at * D + d] = to<T>(sum > 0.f ? acc[r][c] / sum : 0.f);
-        } else {
-          float* part_sums = p.partial + 2 * p.splits * all + blockIdx.y * all * D;
-          if (d == 0) {
-            p.partial[blockIdx.y * all + at] = mine.top[r];
-            p.partial[(p.splits + blockIdx.y) * all + at] = mine.total[r];
-          }
-          part_sums[at * D + d] = acc[r][c];
-        }
+        emit<T, D>(p, a, h, first + r, lane + 32 * c, acc[r][c], mine.top[r], mine.total[r]);
       }
     }
   }
