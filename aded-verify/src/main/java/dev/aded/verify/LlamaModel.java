@@ -436,7 +436,7 @@ public final class LlamaModel implements TargetModel {
                 Packing packing) {
             long[] table = {2L * c.numKvHeads() * cacheRows, c.headDim()};
             long[] shape = {2L * c.numKvHeads(), sequences, perSequence, c.headDim()};
-            return batch(sequences, packing, (layerCache, scope) -> {
+            return new Batch(sequences, packing, (layerCache, scope) -> {
                 PtNDArray flat = Torch.reshape(layerCache, table);
                 flat.attach(scope);
                 return Torch.reshape(Torch.embedding(headRows, flat, scope), shape);
@@ -452,7 +452,7 @@ public final class LlamaModel implements TargetModel {
          */
         static Keys slots(int slots, int slotRows, int keys, LlamaConfig c, Packing toSlots) {
             long[] shape = {2L * c.numKvHeads(), slots, slotRows, c.headDim()};
-            return batch(slots, toSlots, (layerCache, scope) -> {
+            return new Batch(slots, toSlots, (layerCache, scope) -> {
                 PtNDArray all = Torch.reshape(layerCache, shape);
                 all.attach(scope);
                 return Torch.slice(all, 2, 0, keys);
@@ -481,13 +481,10 @@ public final class LlamaModel implements TargetModel {
             };
         }
 
-        /** The keys of a batch of {@code sequences}, its rows mapped by {@code packing} (null: one to one). */
-        private static Keys batch(int sequences, Packing packing,
-                java.util.function.BiFunction<PtNDArray, NDManager, PtNDArray> read) {
-            return new Batch(sequences, packing, read);
-        }
-
-        /** A batch's keys as {@code read} makes them from a layer's cache. */
+        /**
+         * The keys of a batch of {@code sequences}, its rows mapped by {@code packing} (null: one to one), as
+         * {@code read} makes them from a layer's cache.
+         */
         class Batch implements Keys {
             private final int sequences;
             private final Packing packing;
