@@ -30,6 +30,7 @@ final class Decoding {
     private final TreeSizer sizer;
     private final Lock deviceLock;
     private final StepScheduler scheduler;
+    private StepScheduler.Seat seat;
     private final TextListener listener;
     private final Cancellation cancellation;
     private final PrefixCache kept;
@@ -147,7 +148,7 @@ final class Decoding {
         }
         long prefillNanos = System.nanoTime() - start;
         FinishReason finish;
-        scheduler.join();
+        seat = scheduler.join();
         try {
             if (kept == null) {
                 try (session) {
@@ -193,7 +194,7 @@ final class Decoding {
             draft(session);
             int cached = session.cachedLength();
             long t0 = System.nanoTime();
-            StepScheduler.Outcome step = scheduler.step(session, tree, acceptor.readsLogits(), this::catchUp,
+            StepScheduler.Outcome step = scheduler.step(seat, session, tree, acceptor.readsLogits(), this::catchUp,
                     logits -> {
                         if (stopped) {
                             return 0;

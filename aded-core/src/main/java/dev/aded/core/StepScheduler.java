@@ -15,14 +15,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * threads (a commit is bookkeeping until the session's next pass); otherwise the pass ends once each has accepted,
  * since the next pass may replay the graph whose output holds the logits.
  *
- * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited a
- * quarter of the last round (a pass and its acceptances): a generation slow to draft, or whose listener blocks,
- * joins a later pass instead of holding up the others. The wait counts from the device's last release at the
- * earliest: the steps that queued during a pass would otherwise start the next one the moment it ends, without the
- * generations it just released, and the two groups would keep taking turns, each pass holding half the trees. New
- * generations join after their prefill (continuous batching); finished, cancelled and failed ones leave without
- * disturbing the rest. When a batched pass fails, each of its trees runs again alone, so a failure stays with the
- * generation that caused it.
+ * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited
+ * long enough: a generation slow to draft, or whose listener blocks, joins a later pass instead of holding up the
+ * others. How long is a matter of cost. A pass costs a fixed part (for a small model on a GPU, mostly the launches
+ * of its kernels; for a large one, reading its weights) and a part that grows with its trees. Waiting for the
+ * generations that the last pass released, accepting and drafting now, saves a second fixed part; it pays while
+ * they come back sooner than that. So the wait counts from the device's last release and lasts the fixed part,
+ * which the shortest pass so far bounds from above, while the released generations' mean time to come back is the
+ * shorter; when it is the longer (many generations a core, each one's host work a step adding up), the trees that
+ * wait go at once, and the released ones meet the next pass: two groups take turns and the device stays busy while
+ * each drafts. New generations join after their prefill (continuous batching); finished, cancelled and failed ones
+ * leave without disturbing the rest. When a batched pass fails, each of its trees runs again alone, so a failure
+ * stays with the generation that caused it.
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
  * runs the pass for everyone in it. A lone generation thus runs each step on its own thread without a hand-over.
@@ -41,6 +45,13 @@ final class StepScheduler {
     private static final long MAX_WAIT_NANOS = 5_000_000;
     private static final int CORES = Runtime.getRuntime().availableProcessors();
     private static final long SPIN_ROUND_NANOS = 5_000_000;
+    /**
+     * The rule before the fixed part and the return times (a quarter of the last round, from the last release), for
+     * comparisons on a GPU until they are measured there.
+     */
+    private static final boolean ROUND_WAIT = Boolean.getBoolean("aded.scheduler.roundWait");
+    /** The weight of a new return time in their running mean: some two passes of 16 generations. */
+    private static final int RETURN_SMOOTHING = 32;
 
     /** What a generation does with its logits, on its own thread: accept a path, commit it, say how many tokens. */
     interface Acceptance {
@@ -91,6 +102,12 @@ final class StepScheduler {
     private volatile Pass lastPass = Pass.ALONE;
     /** Passes started so far: the next one's number. */
     private long passes;
+    /** The shortest pass so far, from its start until its results were back: a bound on a pass's fixed part. */
+    private long shortestPassNanos = Long.MAX_VALUE;
+    /** The running mean of the time from a pass's release until one of its generations' next tree queues. */
+    private long returnNanos;
+    /** Whether passes start without waiting for the generations the last one released: two groups take turns. */
+    private boolean alternating;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -108,14 +125,15 @@ final class StepScheduler {
         return lastPass;
     }
 
-    /** A generation starts stepping: passes wait for its tree too. */
-    void join() {
+    /** A generation starts stepping: passes wait for its tree too. Its steps carry the seat returned. */
+    Seat join() {
         lock.lock();
         try {
             running++;
         } finally {
             lock.unlock();
         }
+        return new Seat();
     }
 
     /**
@@ -153,12 +171,16 @@ final class StepScheduler {
      *     awaited only after it); a generation that waits does it before it sleeps. It must not block: a leader holds
      *     the device meanwhile. What it throws is thrown in place of the acceptance.
      */
-    Outcome step(ModelSession session, DraftTree tree, boolean readsLogits, Runnable meanwhile,
+    Outcome step(Seat seat, ModelSession session, DraftTree tree, boolean readsLogits, Runnable meanwhile,
             Acceptance acceptance) {
         Step me = new Step(session, tree, readsLogits, Thread.currentThread(), meanwhile);
         lock.lock();
         try {
             waiting.add(me);
+            if (seat.last != null && seat.last.freedAt > 0) {
+                long back = Math.max(0, me.since - seat.last.freedAt);
+                returnNanos += (back - returnNanos) / RETURN_SMOOTHING;
+            }
         } finally {
             lock.unlock();
         }
@@ -209,6 +231,7 @@ final class StepScheduler {
                 if (me.batch.done()) {
                     roundEnded(me.batch);
                 }
+                seat.last = me.batch;
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
@@ -305,7 +328,16 @@ final class StepScheduler {
     }
 
     private long waitNanos() {
-        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, lastRoundNanos / 4));
+        long wait;
+        if (ROUND_WAIT || shortestPassNanos == Long.MAX_VALUE) {
+            wait = lastRoundNanos / 4;
+        } else {
+            // A group of half the generations comes back in about half the time where their host work shares the
+            // cores; switching back takes that too, or the two ways would alternate with the estimate.
+            alternating = alternating ? returnNanos >= shortestPassNanos / 2 : returnNanos > shortestPassNanos;
+            wait = alternating ? 0 : shortestPassNanos;
+        }
+        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, wait));
     }
 
     /** The oldest waiting steps that fit one pass, always at least one; their shape becomes {@link #lastPass}. */
@@ -415,6 +447,8 @@ final class StepScheduler {
         try {
             passing = false;
             freedAt = System.nanoTime();
+            batch.freedAt = freedAt;
+            shortestPassNanos = Math.min(shortestPassNanos, batch.passNanos);
             wakeOldest();
         } finally {
             lock.unlock();
@@ -441,6 +475,8 @@ final class StepScheduler {
         long passNanos;
         /** Whether the device and the next pass are free already: see {@link #run}. */
         boolean released;
+        /** When the device was freed after this pass; 0 before. Guarded by {@link #lock}. */
+        long freedAt;
 
         Batch(Step[] steps, Thread leader, long number) {
             this.steps = steps;
@@ -457,6 +493,14 @@ final class StepScheduler {
             }
             return false;
         }
+    }
+
+    /**
+     * A generation's place from {@link #join} until it leaves: its last pass, whose release its next tree's queueing
+     * times (how long the generations a pass frees take to come back). Used on the generation's thread only.
+     */
+    static final class Seat {
+        private Batch last;
     }
 
     private static final int WAITING = 0;

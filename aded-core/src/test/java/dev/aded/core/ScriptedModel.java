@@ -3,6 +3,8 @@ package dev.aded.core;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fake model for the decoding loop's control flow: whatever it is given, the token it favours after position p
@@ -21,6 +23,10 @@ final class ScriptedModel implements TargetModel {
     final List<Session> sessions = new ArrayList<>();
     /** Where the model stands in for a device ({@link #simulatingPasses}): what a pass costs, what each held. */
     private long passNanos;
+    private long treeNanos;
+    private boolean passesSleep;
+    /** Time spent in simulated passes, as measured: a parked thread wakes late. */
+    private final AtomicLong passedNanos = new AtomicLong();
     private List<Integer> passTrees;
 
     ScriptedModel(int[] script, int maxContext, int... eos) {
@@ -69,11 +75,16 @@ final class ScriptedModel implements TargetModel {
     }
 
     /**
-     * Makes each pass spin for {@code micros} whatever it holds, as a device whose pass costs its weights' reads
-     * alone, and record its trees in {@code trees}. Set before the sessions step.
+     * Makes each pass spin for {@code micros} plus {@code microsPerTree} for each tree it holds (a device whose
+     * pass costs its weights' reads alone has no per-tree part; code-15m's passes have one), and record its trees
+     * in {@code trees}. Set before the sessions step. {@code sleep}: the pass parks its thread instead of spinning,
+     * leaving the core to the others, as a 16-core host's one waiting thread leaves nearly all of its cores to
+     * the rest.
      */
-    ScriptedModel simulatingPasses(long micros, List<Integer> trees) {
+    ScriptedModel simulatingPasses(long micros, long microsPerTree, boolean sleep, List<Integer> trees) {
         this.passNanos = micros * 1000;
+        this.treeNanos = microsPerTree * 1000;
+        this.passesSleep = sleep;
         this.passTrees = trees;
         return this;
     }
@@ -82,9 +93,24 @@ final class ScriptedModel implements TargetModel {
     public TreeLogits[] forwardAll(ModelSession[] sessions, DraftTree[] trees, int count) {
         if (passTrees != null) {
             passTrees.add(count);
-            spin(passNanos);
+            long nanos = passNanos + count * treeNanos;
+            long start = System.nanoTime();
+            if (passesSleep) {
+                // The scheduler may unpark this thread (it leads the pass): a wake-up is no end of the pass.
+                for (long left = nanos; left > 0; left = start + nanos - System.nanoTime()) {
+                    LockSupport.parkNanos(left);
+                }
+            } else {
+                spin(nanos);
+            }
+            passedNanos.addAndGet(System.nanoTime() - start);
         }
         return TargetModel.super.forwardAll(sessions, trees, count);
+    }
+
+    /** Time the simulated passes took in all. */
+    long passedNanos() {
+        return passedNanos.get();
     }
 
     /** Busy for {@code nanos}, as a host thread driving a device is. */
