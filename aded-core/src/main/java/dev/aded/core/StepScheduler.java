@@ -332,12 +332,21 @@ final class StepScheduler {
         if (ROUND_WAIT || shortestPassNanos == Long.MAX_VALUE) {
             wait = lastRoundNanos / 4;
         } else {
-            // A group of half the generations comes back in about half the time where their host work shares the
-            // cores; switching back takes that too, or the two ways would alternate with the estimate.
-            alternating = alternating ? returnNanos >= shortestPassNanos / 2 : returnNanos > shortestPassNanos;
+            alternating = alternates(alternating, returnNanos, shortestPassNanos);
             wait = alternating ? 0 : shortestPassNanos;
         }
         return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, wait));
+    }
+
+    /**
+     * Whether passes should go without waiting for the generations last released, given whether they do now, the
+     * released generations' mean time to come back and a pass's fixed part: once they come back later than that
+     * part, until they come back within half of it. A group of half the generations comes back in about half the
+     * time where their host work shares the cores; without that margin the two ways would alternate with the
+     * estimate.
+     */
+    static boolean alternates(boolean alternating, long returnNanos, long fixedNanos) {
+        return alternating ? returnNanos >= fixedNanos / 2 : returnNanos > fixedNanos;
     }
 
     /** The oldest waiting steps that fit one pass, always at least one; their shape becomes {@link #lastPass}. */

@@ -2,6 +2,7 @@ package dev.aded.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -227,6 +228,17 @@ class StepSchedulerTest {
             }
             assertEquals(6 * 30, model.passes.stream().mapToInt(p -> p[0]).sum());
         }
+    }
+
+    @Test
+    void passesTakeTurnsOnlyWhileTheReleasedComeBackLaterThanAPassesFixedPart() {
+        long fixed = 500_000;
+        assertFalse(StepScheduler.alternates(false, 100_000, fixed), "back soon: one group waits for them");
+        assertFalse(StepScheduler.alternates(false, fixed, fixed), "back as a second pass would end: still wait");
+        assertTrue(StepScheduler.alternates(false, 700_000, fixed), "back late: the waiting trees go at once");
+        assertTrue(StepScheduler.alternates(true, 300_000, fixed),
+                "taking turns, a half group comes back sooner: keep taking turns");
+        assertFalse(StepScheduler.alternates(true, 200_000, fixed), "within half the fixed part: one group again");
     }
 
     @Test
