@@ -177,10 +177,12 @@ final class StepScheduler {
         lock.lock();
         try {
             waiting.add(me);
+            // A pass whose trees read logits may not be freed yet: it frees the device after its last acceptance.
             if (seat.last != null && seat.last.freedAt > 0) {
                 long back = Math.max(0, me.since - seat.last.freedAt);
                 returnNanos += (back - returnNanos) / RETURN_SMOOTHING;
             }
+            seat.last = null;
         } finally {
             lock.unlock();
         }

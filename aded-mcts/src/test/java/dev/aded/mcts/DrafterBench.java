@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.function.Supplier;
 
 /**
  * Drafter benchmark: median draft time of 16- and 64-node trees on real contexts, and how the accepted length grows
