@@ -395,6 +395,7 @@ final class StepScheduler {
         boolean argmaxOnly = true;
         for (Step s : batch.steps) {
             argmaxOnly &= !s.readsLogits;
+            batch.failed |= s.failure != null;
         }
         if (argmaxOnly) {
             release(batch);
@@ -459,7 +460,10 @@ final class StepScheduler {
             passing = false;
             freedAt = System.nanoTime();
             batch.freedAt = freedAt;
-            shortestPassNanos = Math.min(shortestPassNanos, batch.passNanos);
+            if (!batch.failed) {
+                // A pass that failed may have ended early: it times nothing of what a pass costs.
+                shortestPassNanos = Math.min(shortestPassNanos, batch.passNanos);
+            }
             wakeOldest();
         } finally {
             lock.unlock();
@@ -488,6 +492,8 @@ final class StepScheduler {
         boolean released;
         /** When the device was freed after this pass; 0 before. Guarded by {@link #lock}. */
         long freedAt;
+        /** Whether a step of the pass failed. */
+        boolean failed;
 
         Batch(Step[] steps, Thread leader, long number) {
             this.steps = steps;
