@@ -115,7 +115,9 @@ public final class BenchReport {
 
     /** The concurrency section: each mode's curve as a table and as a chart. */
     private static void concurrency(StringBuilder page, JsonArray levels, List<String> modes, List<JsonObject> stats) {
-        page.append("<h2>Concurrency</h2>\n").append(concurrencyTable(modes, stats));
+        page.append("<h2>Concurrency</h2>\n").append(concurrencyTable(modes, stats)).append("<p>Steady tokens/s:"
+                + " the rate while every client had a request in flight, leaving out the level's start (prefills"
+                + " queueing) and its tail (clients running out of prompts one by one).</p>\n");
         figure(page, aggregateTokensPerSecond(levels, modes, stats), "Aggregate generation speed with that many"
                 + " clients at once, each asking for the next prompt as soon as its last one returned (total new"
                 + " tokens / wall time over the prompt set). Concurrency 1 is the single-stream run, one prompt at a"
@@ -125,7 +127,7 @@ public final class BenchReport {
     /** The same columns and number formats as the bench command's concurrency table. */
     private static String concurrencyTable(List<String> modes, List<JsonObject> stats) {
         StringBuilder t = new StringBuilder("<table>\n<tr><th>mode</th><th class=\"num\">clients</th>"
-                + "<th class=\"num\">tokens/s</th><th class=\"num\">speedup</th>"
+                + "<th class=\"num\">tokens/s</th><th class=\"num\">steady tokens/s</th><th class=\"num\">speedup</th>"
                 + "<th class=\"num\">p50 ms/token</th><th class=\"num\">single-stream p50 ms/token</th>"
                 + "<th class=\"num\">identical to single stream</th><th class=\"num\">sequences per pass</th>"
                 + "<th class=\"num\">pass ms</th><th class=\"num\">device busy</th></tr>\n");
@@ -133,11 +135,12 @@ public final class BenchReport {
             for (JsonElement e : stats.get(i).getAsJsonArray("concurrency_curve")) {
                 JsonObject c = e.getAsJsonObject();
                 t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td class=\"num\">%d</td><td class=\"num\">"
-                        + "%.1f</td><td class=\"num\">%.2f\u00d7</td><td class=\"num\">%.2f</td>"
+                        + "%.1f</td><td class=\"num\">%s</td><td class=\"num\">%.2f\u00d7</td><td class=\"num\">%.2f</td>"
                         + "<td class=\"num\">%.2f</td><td class=\"num\">%d/%d</td><td class=\"num\">%.2f</td>"
                         + "<td class=\"num\">%s</td><td class=\"num\">%s</td></tr>%n", escape(modes.get(i)),
                         c.get("concurrency").getAsInt(),
                         c.get("aggregate_tokens_per_second").getAsDouble(),
+                        optional(c, "steady_tokens_per_second", "%.1f"),
                         c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
                         c.get("identical_to_single_stream").getAsInt(),

@@ -49,9 +49,13 @@ class BenchConcurrencyTest {
                         point.get("aggregate_tokens_per_second_without_captures").getAsDouble(), 1e-9, mode);
                 for (String field : new String[] {"aggregate_tokens_per_second", "speedup_vs_single_stream",
                     "p50_ms_per_token", "p50_ms_per_token_single_stream", "mean_sequences_per_pass", "mean_pass_ms",
-                    "device_busy", "step_ms", "between_steps_ms"}) {
+                    "device_busy", "step_ms", "between_steps_ms", "steady_tokens_per_second"}) {
                     assertTrue(point.get(field).getAsDouble() > 0, mode + " at " + point.get("concurrency") + ": "
                             + field);
+                }
+                if (i == 0) {
+                    assertEquals(point.get("aggregate_tokens_per_second").getAsDouble(),
+                            point.get("steady_tokens_per_second").getAsDouble(), 1e-9, mode + ": one stream is steady");
                 }
                 assertTrue(point.get("step_ms").getAsDouble() >= point.get("mean_pass_ms").getAsDouble()
                         / point.get("mean_sequences_per_pass").getAsDouble(), mode + ": a step waits at least its"
