@@ -251,8 +251,17 @@ final class BatchedSteps implements AutoCloseable {
             return keysAt(heads) + (inPlace ? 0 : bySlot ? b : b * keys);
         }
 
+        /**
+         * Past lengths the input gives: one per attention sequence or, by slot, one per attention row, so that the
+         * rows past a tree's nodes see the first key alone and the kernel skips their keys where a block holds
+         * nothing else (trees differ in size, and a pass's bucket holds its largest).
+         */
+        int pastLengths() {
+            return bySlot ? attention * nodes : attention;
+        }
+
         int treeSequencesAt(int heads) {
-            return lengthsAt(heads) + attention;
+            return lengthsAt(heads) + pastLengths();
         }
 
         int treeColumnsAt(int heads) {
@@ -419,8 +428,9 @@ final class BatchedSteps implements AutoCloseable {
             depths = new int[nodes];
         }
         // In place, a slot outside the pass opens its first key, so that its rows' softmax has something to weigh;
-        // their queries are any row's (row 0), and nothing reads their output.
-        Arrays.fill(input, lengthsAt, lengthsAt + l.attention, 1f);
+        // their queries are any row's (row 0), and nothing reads their output. By slot, so do padding sequences
+        // and the padding rows of each tree.
+        Arrays.fill(input, lengthsAt, lengthsAt + l.pastLengths(), 1f);
         if (l.mapped()) {
             Arrays.fill(input, toAttentionAt, toAttentionAt + l.attentionRows(), 0f);
         }
@@ -442,7 +452,11 @@ final class BatchedSteps implements AutoCloseable {
                 tree.copyTokens(ids);
                 tree.copyDepths(depths);
             }
-            input[lengthsAt + seq] = cached;
+            if (l.bySlot) {
+                Arrays.fill(input, lengthsAt + seq * nodes, lengthsAt + seq * nodes + size0, cached);
+            } else {
+                input[lengthsAt + seq] = cached;
+            }
             LlamaSession.encodeTokens(input, first, n + first * heads, ids, depths, size0, rowsOfIt, cached, c);
             input[treeSequencesAt + s] = seq;
             if (l.bySlot) {
@@ -459,8 +473,8 @@ final class BatchedSteps implements AutoCloseable {
                 if (!l.treeAfterPast()) {
                     input[keysAt + s * l.keys + l.past + i] = row;
                 }
-                writeAncestorBytes(i < size0 ? tree : null, i, input, treeAt + (s * nodes + i) * l.maskBytes(),
-                        l.maskBytes());
+                writeAncestorBytes(i < size0 ? tree : null, !l.bySlot, i, input,
+                        treeAt + (s * nodes + i) * l.maskBytes(), l.maskBytes());
                 if (i < rowsOfIt) {
                     input[writeAt + first + i] = row;
                     if (l.mapped()) {
@@ -493,11 +507,12 @@ final class BatchedSteps implements AutoCloseable {
 
     /**
      * Node {@code node}'s mask row as the bits of its ancestors and itself, 8 nodes a byte, into {@code out[at, at +
-     * bytes)}; a padding node ({@code tree} null) sees its tree's root only.
+     * bytes)}; a padding node ({@code tree} null) sees its tree's root, or none of it unless {@code rootOfPadding}.
      */
-    private static void writeAncestorBytes(DraftTree tree, int node, float[] out, int at, int bytes) {
+    private static void writeAncestorBytes(DraftTree tree, boolean rootOfPadding, int node, float[] out, int at,
+            int bytes) {
         for (int k = 0; k < bytes; k++) {
-            long word = tree == null ? 1L : tree.ancestorWord(node, k >>> 3);
+            long word = tree == null ? (rootOfPadding ? 1L : 0L) : tree.ancestorWord(node, k >>> 3);
             out[at + k] = (int) (word >>> ((k & 7) * 8)) & 0xFF;
         }
     }
@@ -539,15 +554,17 @@ final class BatchedSteps implements AutoCloseable {
 
     /**
      * The attention's additive mask [A, N, K]: each attention sequence's past open (a slot outside the pass: its
-     * first key), then each tree's mask put at its sequence's rows and its tree's columns, in one indexed write. The
-     * mask is one column wider than the keys until then, so that columns past them have somewhere to go.
+     * first key; by slot, each row's, padding rows their first key), then each tree's mask put at its sequence's rows
+     * and its tree's columns, in one indexed write. The mask is one column wider than the keys until then, so that
+     * columns past them have somewhere to go.
      */
     private PtNDArray mask(PtNDArray all, Layout l, int heads) {
         ai.djl.Device device = model.device;
         PtNDArray lengths = LlamaSession.asIds(all, l.lengthsAt(heads), l.treeSequencesAt(heads), device);
-        PtNDArray past = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.keys + 1L); // [A, K + 1]
-        PtNDArray mask = Torch.tile(Torch.reshape(past, new long[] {l.attention, 1, l.keys + 1L}),
-                new long[] {1, l.nodes, 1});
+        // [A, K + 1], or [A·N, K + 1] by slot
+        PtNDArray past = Torch.slice(Torch.embedding(lengths, slots.pastMasks), 1, 0, l.keys + 1L);
+        PtNDArray mask = l.bySlot ? Torch.reshape(past, new long[] {l.attention, l.nodes, l.keys + 1L})
+                : Torch.tile(Torch.reshape(past, new long[] {l.attention, 1, l.keys + 1L}), new long[] {1, l.nodes, 1});
         PtNDArray sequences = Torch.reshape(
                 LlamaSession.asIds(all, l.treeSequencesAt(heads), l.treeColumnsAt(heads), device),
                 new long[] {l.b, 1, 1});
