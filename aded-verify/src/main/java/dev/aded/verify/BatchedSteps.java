@@ -7,8 +7,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import dev.aded.core.DraftTree;
+import it.unimi.dsi.fastutil.ints.IntRBTreeSet;
+import it.unimi.dsi.fastutil.ints.IntSortedSet;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -307,15 +311,46 @@ final class BatchedSteps implements AutoCloseable {
         int packedRows = GraphedSteps.ceilPow2(realRows(trees, count));
         boolean packed = packedRows < b * nodes;
         int rows = packed ? packedRows : b * nodes;
-        int keys = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxKeys)));
+        int keys = keyBucket(maxKeys, slots.slotRows);
         if (bySlot()) {
             return new Layout(false, true, b, nodes, 0, keys, packed, rows, RowMoves.MAX, b);
         }
         if (inPlace(count, nodes)) {
             return new Layout(true, false, b, nodes, 0, keys, packed, rows, RowMoves.MAX, slots.slots + 1);
         }
-        int past = Math.min(slots.slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(maxPast)));
+        int past = keyBucket(maxPast, slots.slotRows);
         return new Layout(false, false, b, nodes, past, past + nodes, packed, rows, RowMoves.MAX, b);
+    }
+
+    /** The keys a graph bucket holds for {@code keys}: a power of two, at least {@link GraphedSteps#MIN_KEYS}, at most a slot. */
+    static int keyBucket(int keys, int slotRows) {
+        return Math.min(slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(keys)));
+    }
+
+    /**
+     * The steps that take a lone session in a slot through every graph bucket that its trees of up to
+     * {@code maxNodes} nodes meet in a session of up to {@code maxTokens} tokens: for each node bucket (a power of
+     * two), a chain of its fewest nodes (which leaves the most room for a past), after each cached length at the
+     * upper end of a bucket of keys (past and tree, as by slot and in place) or of past keys alone (gathered),
+     * ascending, so that one session a node bucket grows through them. Pairs {chain nodes, cached tokens}.
+     */
+    static List<int[]> loneSteps(int maxNodes, int maxTokens, int slotRows) {
+        List<int[]> steps = new ArrayList<>();
+        int top = Math.min(GraphedSteps.ceilPow2(maxNodes), GraphedSteps.MAX_NODES);
+        for (int bucket = 1; bucket <= top && bucket / 2 < maxTokens; bucket *= 2) {
+            int nodes = bucket / 2 + 1;
+            int last = maxTokens - nodes;
+            IntSortedSet cached = new IntRBTreeSet();
+            cached.add(last);
+            for (int v = GraphedSteps.MIN_KEYS; v / 2 < Math.min(maxTokens, slotRows); v *= 2) {
+                cached.add(Math.min(Math.max(0, v - nodes), last));
+                cached.add(Math.min(v, last));
+            }
+            for (int c : cached) {
+                steps.add(new int[] {nodes, c});
+            }
+        }
+        return steps;
     }
 
     private static int realRows(DraftTree[] trees, int count) {

@@ -307,7 +307,52 @@ public final class LlamaModel implements TargetModel {
         }
         GraphPool pool = graphPool();
         if (pool != null && pool.usable()) {
-            pool.prepare(maxTokens, maxNodes);
+            // Sessions that fit a slot take one: the single sessions' graphs would be for those that find none.
+            if (slotCount > 0 && maxTokens <= slotTokens) {
+                stepAloneInASlot(maxTokens, maxNodes);
+            } else {
+                pool.prepare(maxTokens, maxNodes);
+            }
+        }
+    }
+
+    /**
+     * Takes a lone session in a slot through every graph bucket of its steps ({@link BatchedSteps#loneSteps}), so
+     * that their graphs are captured now: a batching model gives even a lone generation a slot, whose steps replay
+     * the batch's graphs, not the ones {@link GraphPool#prepare} captures for sessions outside it. Commits nothing.
+     * Does nothing while no slot is free.
+     */
+    void stepAloneInASlot(int maxTokens, int maxNodes) {
+        int[] filler = new int[maxTokens];
+        for (int i = 0; i < maxTokens; i++) {
+            filler[i] = (int) ((i * 7919L + 13) % vocabSize());
+        }
+        DraftTree chain = new DraftTree(Math.min(GraphedSteps.MAX_NODES, maxTokens));
+        int nodes = 0;
+        ModelSession session = null;
+        try {
+            for (int[] step : BatchedSteps.loneSteps(maxNodes, maxTokens, slotTokens)) {
+                if (step[0] != nodes) {
+                    if (session != null) {
+                        session.close();
+                    }
+                    session = newSession(maxTokens);
+                    if (((LlamaSession) session).slot() < 0) {
+                        return;
+                    }
+                    nodes = step[0];
+                    chain.reset(filler[0]);
+                    for (int i = 1; i < nodes; i++) {
+                        chain.add(i - 1, filler[i], 1f);
+                    }
+                }
+                session.prefill(filler, session.cachedLength(), step[1]);
+                session.forward(chain).argmax(0);
+            }
+        } finally {
+            if (session != null) {
+                session.close();
+            }
         }
     }
 

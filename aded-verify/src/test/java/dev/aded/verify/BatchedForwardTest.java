@@ -12,7 +12,9 @@ import dev.aded.core.ModelSession;
 import dev.aded.core.TreeLogits;
 import dev.aded.core.text.Tokenizer;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Random;
+import java.util.Set;
 import java.util.SortedMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -167,6 +169,56 @@ class BatchedForwardTest {
         assertTrue(BatchedSteps.readsInPlace(52, 64, 16, 64, 3, 2), "code-15m at 64 streams, 52 trees");
         assertTrue(BatchedSteps.readsInPlace(3, 3, 64, 64, 3, 4), "every slot in the pass");
         assertFalse(BatchedSteps.readsInPlace(1, 64, 1, 128, 1, 2), "one sequence of 64 slots");
+    }
+
+    @Test
+    void aLoneSessionsStepsMeetEveryGraphBucketItsTreesCan() {
+        for (int maxNodes : new int[] {1, 8, 40, 64, 256}) {
+            for (int maxTokens : new int[] {1, 10, 64, 65, 100, 300, 2048}) {
+                for (int slotRows : new int[] {maxTokens, 2048}) {
+                    Set<Long> keys = new HashSet<>();
+                    Set<Long> pasts = new HashSet<>();
+                    for (int[] step : BatchedSteps.loneSteps(maxNodes, maxTokens, slotRows)) {
+                        int nodes = step[0];
+                        int cached = step[1];
+                        assertTrue(cached >= 0 && cached + nodes <= maxTokens, Arrays.toString(step));
+                        long bucket = (long) GraphedSteps.ceilPow2(nodes) << 32;
+                        keys.add(bucket | BatchedSteps.keyBucket(cached + nodes, slotRows));
+                        pasts.add(bucket | BatchedSteps.keyBucket(Math.max(1, cached), slotRows));
+                    }
+                    String what = maxNodes + " nodes, " + maxTokens + " tokens, slots of " + slotRows;
+                    for (int n = 1; n <= Math.min(maxNodes, maxTokens); n++) {
+                        long bucket = (long) GraphedSteps.ceilPow2(n) << 32;
+                        for (int cached = 0; cached + n <= maxTokens; cached++) {
+                            int k = BatchedSteps.keyBucket(cached + n, slotRows);
+                            int p = BatchedSteps.keyBucket(Math.max(1, cached), slotRows);
+                            assertTrue(keys.contains(bucket | k), what + ": keys bucket " + k + " of " + n + " nodes");
+                            assertTrue(pasts.contains(bucket | p), what + ": past bucket " + p + " of " + n + " nodes");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void steppingAloneThroughTheBucketsLeavesTheSlotsAndTheirMemoryAsTheyWere() {
+        SortedMap<String, Integer> tensorsBefore = NativeMemory.tensorCensus(sparse);
+        sparse.stepAloneInASlot(100, 8);
+        assertEquals(tensorsBefore, NativeMemory.tensorCensus(sparse), "tensors left behind by the steps");
+        ModelSession[] open = new ModelSession[32];
+        try {
+            for (int s = 0; s < open.length; s++) {
+                open[s] = sparse.newSession(100);
+                assertTrue(((LlamaSession) open[s]).slot() >= 0, "session " + s + " has no slot");
+            }
+        } finally {
+            for (ModelSession s : open) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+        }
     }
 
     @Test
