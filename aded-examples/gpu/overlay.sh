@@ -3,6 +3,9 @@
 # which run-on-device.sh unpacks ahead of the packed runtime's classes, instead of packing the whole runtime again
 # (package.sh).
 #
+# The packed runtime's dependencies are the minimized jar's of its day: after a change that uses a class of a
+# dependency the code did not use before, run package.sh instead (a run otherwise stops with NoClassDefFoundError).
+#
 #   aded-examples/gpu/overlay.sh     (after mvn -o -q test-compile)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
