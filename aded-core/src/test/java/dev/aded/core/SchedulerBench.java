@@ -15,10 +15,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * time plus a time for each tree it holds (a 7B model's pass costs about the same for any number of trees, its
  * weights read once a pass; code-15m's grows with them) and generations whose acceptance and drafting take a fixed
  * host time: the trees a pass holds, the passes a round takes, the device's busy share and the wall time. No GPU and
- * no model: the scheduler's own behaviour alone. A pass is given as {@code fixed} or {@code fixed+perTree} µs; it spins
- * on the leader's core ({@code spin}, the default) or leaves it to the others ({@code sleep}: on this 2-core CPU, 8
- * generations that sleep through passes stand for 64 on a 16-core GPU host, whose waiting leader takes a sixteenth
- * of its cores).
+ * no model: the scheduler's own behaviour alone. A pass is given as {@code fixed} or {@code fixed+perTree} µs; it
+ * spins on the leader's core ({@code spin}, the default) or leaves it to the others ({@code sleep}: on this 2-core
+ * CPU, 8 generations that sleep through passes stand for 64 on a 16-core GPU host, whose waiting leader takes a
+ * sixteenth of its cores).
  *
  * <pre>
  * mvn -B -q -o test-compile -pl aded-core

@@ -322,7 +322,10 @@ final class BatchedSteps implements AutoCloseable {
         return new Layout(false, false, b, nodes, past, past + nodes, packed, rows, RowMoves.MAX, b);
     }
 
-    /** The keys a graph bucket holds for {@code keys}: a power of two, at least {@link GraphedSteps#MIN_KEYS}, at most a slot. */
+    /**
+     * The keys a graph bucket holds for {@code keys}: a power of two, at least {@link GraphedSteps#MIN_KEYS}, at most
+     * a slot.
+     */
     static int keyBucket(int keys, int slotRows) {
         return Math.min(slotRows, Math.max(GraphedSteps.MIN_KEYS, GraphedSteps.ceilPow2(keys)));
     }
