@@ -12,6 +12,7 @@ import it.unimi.dsi.fastutil.ints.IntSortedSet;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -334,8 +335,8 @@ final class BatchedSteps implements AutoCloseable {
      * The steps that take a lone session in a slot through every graph bucket that its trees of up to
      * {@code maxNodes} nodes meet in a session of up to {@code maxTokens} tokens: for each node bucket (a power of
      * two), a chain of its fewest nodes (which leaves the most room for a past), after each cached length at the
-     * upper end of a bucket of keys (past and tree, as by slot and in place) or of past keys alone (gathered),
-     * ascending, so that one session a node bucket grows through them. Pairs {chain nodes, cached tokens}.
+     * upper end of a bucket of keys (past and tree, as by slot and in place) or of past keys alone (gathered).
+     * Pairs {chain nodes, cached tokens}, by cached tokens ascending, so that one session grows through them all.
      */
     static List<int[]> loneSteps(int maxNodes, int maxTokens, int slotRows) {
         List<int[]> steps = new ArrayList<>();
@@ -353,6 +354,7 @@ final class BatchedSteps implements AutoCloseable {
                 steps.add(new int[] {nodes, c});
             }
         }
+        steps.sort(Comparator.comparingInt(step -> step[1]));
         return steps;
     }
 

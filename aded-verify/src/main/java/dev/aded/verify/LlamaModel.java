@@ -328,30 +328,17 @@ public final class LlamaModel implements TargetModel {
             filler[i] = (int) ((i * 7919L + 13) % vocabSize());
         }
         DraftTree chain = new DraftTree(Math.min(GraphedSteps.MAX_NODES, maxTokens));
-        int nodes = 0;
-        ModelSession session = null;
-        try {
-            for (int[] step : BatchedSteps.loneSteps(maxNodes, maxTokens, slotTokens)) {
-                if (step[0] != nodes) {
-                    if (session != null) {
-                        session.close();
-                    }
-                    session = newSession(maxTokens);
-                    if (((LlamaSession) session).slot() < 0) {
-                        return;
-                    }
-                    nodes = step[0];
-                    chain.reset(filler[0]);
-                    for (int i = 1; i < nodes; i++) {
-                        chain.add(i - 1, filler[i], 1f);
-                    }
-                }
-                session.prefill(filler, session.cachedLength(), step[1]);
-                session.forward(chain).argmax(0);
+        try (ModelSession session = newSession(maxTokens)) {
+            if (((LlamaSession) session).slot() < 0) {
+                return;
             }
-        } finally {
-            if (session != null) {
-                session.close();
+            for (int[] step : BatchedSteps.loneSteps(maxNodes, maxTokens, slotTokens)) {
+                session.prefill(filler, session.cachedLength(), step[1]);
+                chain.reset(filler[0]);
+                for (int i = 1; i < step[0]; i++) {
+                    chain.add(i - 1, filler[i], 1f);
+                }
+                session.forward(chain).argmax(0);
             }
         }
     }

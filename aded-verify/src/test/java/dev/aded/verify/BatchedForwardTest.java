@@ -178,10 +178,13 @@ class BatchedForwardTest {
                 for (int slotRows : new int[] {maxTokens, 2048}) {
                     Set<Long> keys = new HashSet<>();
                     Set<Long> pasts = new HashSet<>();
+                    int before = 0;
                     for (int[] step : BatchedSteps.loneSteps(maxNodes, maxTokens, slotRows)) {
                         int nodes = step[0];
                         int cached = step[1];
-                        assertTrue(cached >= 0 && cached + nodes <= maxTokens, Arrays.toString(step));
+                        assertTrue(cached >= before && cached + nodes <= maxTokens,
+                                "one session grows through the steps: " + Arrays.toString(step));
+                        before = cached;
                         long bucket = (long) GraphedSteps.ceilPow2(nodes) << 32;
                         keys.add(bucket | BatchedSteps.keyBucket(cached + nodes, slotRows));
                         pasts.add(bucket | BatchedSteps.keyBucket(Math.max(1, cached), slotRows));
