@@ -23,9 +23,9 @@ import java.util.Random;
  */
 public final class AttentionCheck {
     /**
-     * kv heads, group, head dim, sequences, tokens, keys, mask (0 none, 2 shared [t, L] (one sequence: the operators
-     * that check the kernel take no other), 3 per sequence [A, t, L],
-     * 4 shared as a transposed view), keys (0 gathered, 1 in place, 2 by slot: in place among more slots).
+     * kv heads, group, head dim, sequences, tokens, keys, mask (0 none, 2 shared [t, L], which the operators that
+     * check the kernel take for one sequence only, 3 per sequence [A, t, L], 4 shared as a transposed view), keys (0
+     * gathered, 1 in place, 2 by slot: in place among more slots).
      */
     private static final int[][] CASES = {
         {2, 3, 64, 1, 1, 1, 0, 1},
@@ -45,7 +45,8 @@ public final class AttentionCheck {
         {2, 3, 64, 11, 32, 300, 3, 1},
         {2, 3, 64, 16, 40, 512, 3, 2},
         {4, 1, 128, 5, 16, 300, 3, 2},
-        // 128-dimension heads with more than 16 rows a kv head: the wide kernel's other shapes (-Daded.treeAttentionWide)
+        // 128-dimension heads with more than 16 rows a kv head: the wide kernel's other shapes
+        // (-Daded.treeAttentionWide)
         {4, 1, 128, 3, 40, 300, 3, 2},
         {4, 2, 128, 2, 24, 520, 3, 1},
     };

@@ -407,17 +407,18 @@ final class BenchCommand implements Callable<Integer> {
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                 "%n%-6s %8s %10s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s%n", "mode",
-                "clients", "tok/s", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream", "seqs/pass", "nodes", "pass ms",
-                "busy", "capt ms", "step ms", "queue ms", "rest ms", "missed"));
+                "clients", "tok/s", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream",
+                "seqs/pass", "nodes", "pass ms", "busy", "capt ms", "step ms", "queue ms", "rest ms", "missed"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
                 sb.append(String.format(Locale.ROOT,
-                        "%-6s %8d %10.1f %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f %8.3f %8.3f %8.3f"
-                                + " %7.2f%n",
+                        "%-6s %8d %10.1f %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f"
+                                + " %8.3f %8.3f %8.3f %7.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
-                        optional(c, "steady_tokens_per_second"), c.get("speedup_vs_single_stream").getAsDouble(), c.get("p50_ms_per_token").getAsDouble(),
+                        optional(c, "steady_tokens_per_second"), c.get("speedup_vs_single_stream").getAsDouble(),
+                        c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
                         c.get("identical_to_single_stream").getAsInt() + "/" + c.get("requests").getAsInt(),
                         c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_draft_nodes_per_tree").getAsDouble(),
