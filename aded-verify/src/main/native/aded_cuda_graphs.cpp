@@ -16,7 +16,6 @@
 
 #include "aded_tree_attention.h"
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -67,9 +66,6 @@ c10::cuda::CUDAStream side_stream(int device) {
   }
   return *streams[device];
 }
-
-// Whether tree attention takes the wide kernel (aded_tree_attention_wide).
-std::atomic<bool> wide_blocks{false};
 
 }  // namespace
 
@@ -213,10 +209,6 @@ int aded_tree_attention_available(int head_dim) {
   return aded_tree_attention_supports(head_dim) ? 1 : 0;
 }
 
-// Whether tree attention runs passes of more than 16 query rows a kv head as the wide kernel (blocks of 64 rows,
-// aded_tree_attention.cu): opt-in until measured.
-void aded_tree_attention_wide(int on) { wide_blocks.store(on != 0); }
-
 // Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel
 // (aded_tree_attention.cu): q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v
 // [kvH, A, L, D] (strided views of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot),
@@ -287,7 +279,6 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
     a.group = static_cast<int>(q.size(1) / kv_heads);
     a.head_dim = static_cast<int>(dim);
     a.half = q.scalar_type() == at::kHalf;
-    a.wide = wide_blocks.load();
     aded_tree_attention_split(a);
     at::Tensor partial;  // freed by the caching allocator once the stream has used it
     if (a.splits > 1) {

@@ -8,19 +8,24 @@
 // all keys (memory-efficient attention: slow for few sequences) or take no arbitrary mask (flash attention).
 //
 // The work: a block per (16 query rows, part of the keys, kv head, sequence). The rows are a kv head's query heads
-// for some tokens, so they share its keys. Keys go through shared memory a chunk at a time (16 KB), scores and
+// for some tokens, so they share its keys. Keys and values go through shared memory a chunk at a time, scores and
 // weighted values on tensor cores in f16 (WMMA; CUDA cores in f32, which is for exact checks), the softmax as flash
 // attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
 // sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
-// keys are all masked for the block's rows (past a sequence's length in a bucket of keys) is skipped unread.
+// keys are all masked for the block's rows (past a sequence's length in a bucket of keys, or rows of padding) is
+// skipped unread.
 //
-// On by default where the helper has it (-Daded.treeAttention=false leaves attention to the operators): on an H100,
-// 16 code-15m streams gave 27% more tokens a second than with the operators, one and 64 streams the same
-// (docs/benchmarks.md). Passes of 64 sequences of 16 to 40 nodes cost more with it than with libtorch's fused
-// kernel: each block of 16 rows reads all of its sequence's keys, so 40 nodes' 120 rows read them 8 times.
+// A block is a chain of short dependent steps (a 16-sequence pass of code-15m reads only 2 MB a layer), so a chunk's
+// keys and values arrive together by asynchronous copies (cp.async), the next chunk's while this one is weighed,
+// and the next chunk's mask is read into registers in the same shadow. Against the version before (keys, then
+// values, through registers) that took 3-17% off the kernel on an H100 (2026-12-08, docs/benchmarks.md), less than
+// the loads' latency had promised: at 16 sequences of 40 nodes it still takes some 60 µs a layer, its bound unknown.
+//
+// On by default where the helper has it (-Daded.treeAttention=false leaves attention to the operators).
 #include "aded_tree_attention.h"
 
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
 #include <math_constants.h>
 #include <mma.h>
 
@@ -45,15 +50,20 @@ template <>
 __device__ __forceinline__ __half to<__half>(float x) { return __float2half(x); }
 
 // Shared memory rows are padded by 16 bytes: rows of 128 or 256 bytes would put a WMMA tile's 16 rows in the same
-// banks.
+// banks. Keys and values have two stages each: the chunk being weighed and the next one arriving.
 template <typename T, int D>
 struct Tile {
-  static constexpr int CHUNK = 16384 / (D * static_cast<int>(sizeof(T)));  // keys whose rows fill 16 KB
+  // Keys a chunk: rows of 8 KB (64 code-15m keys in f16), at least 32 (a lane per column in the softmax). Small
+  // chunks split the keys of few sequences among more blocks; the copies of the next hide each chunk's latency.
+  static constexpr int FIT = 8192 / (D * static_cast<int>(sizeof(T)));
+  static constexpr int CHUNK = FIT > 32 ? FIT : 32;
   static constexpr int PAD = 16 / sizeof(T);
   static constexpr int PARTS = THREADS / D;  // threads sharing a head dimension in the running sums
   static constexpr int OWN = ROWS / PARTS;   // rows each of them keeps
+  static constexpr int MASKED = ROWS / WARPS;  // rows of the mask a warp holds, a row's columns across its lanes
   alignas(32) T q[ROWS][D + PAD];
-  alignas(32) T kv[CHUNK][D + PAD];  // the chunk's keys, then its values
+  alignas(32) T k[2][CHUNK][D + PAD];
+  alignas(32) T v[2][CHUNK][D + PAD];
   alignas(32) float s[ROWS][CHUNK + 4];
   alignas(32) T p[ROWS][CHUNK + PAD];
   alignas(32) float o[ROWS][D + 4];  // the chunk's weighted values
@@ -61,21 +71,6 @@ struct Tile {
   float total[ROWS];  // and its running sum of weights
   float scale[ROWS];  // what this chunk's maximum makes of the sums so far
 };
-
-// Rows [0, n) of a chunk of keys or values into shared memory, 16 bytes a load; rows past n are zeros.
-template <typename T, int D, int LD>
-__device__ __forceinline__ void load_rows(T (*dst)[LD], const T* src, long long stride, int n, int chunk) {
-  constexpr int VEC = 16 / sizeof(T);
-  for (int i = threadIdx.x; i < chunk * D / VEC; i += THREADS) {
-    const int row = i / (D / VEC);
-    const int col = (i % (D / VEC)) * VEC;
-    uint4 x = make_uint4(0, 0, 0, 0);
-    if (row < n) {
-      x = __ldg(reinterpret_cast<const uint4*>(src + row * stride + col));
-    }
-    *reinterpret_cast<uint4*>(&dst[row][col]) = x;
-  }
-}
 
 // out[16 × N] = a[16 × K]·b on tensor cores (WMMA), by the threads [thread - thread % 32, ...) of a group of
 // `threads` (whole warps: a block's, or one warp), a warp per 16 columns; b as Layout says: element (k, n) at
@@ -212,19 +207,65 @@ __device__ __forceinline__ void emit(const TreeAttentionArgs& p, int a, int h, i
   p.partial[2 * p.splits * all + blockIdx.y * all * D + at * D + d] = acc;
 }
 
+// Starts copying the chunk at k0 (n keys, the rest zeros) of the keys and the values into stage `stage`, 16 bytes a
+// copy, all in flight at once; the block waits for them with __pipeline_wait_prior.
+template <typename T, int D>
+__device__ __forceinline__ void fetch(Tile<T, D>& t, int stage, const Sequence<T>& seq, const TreeAttentionArgs& p,
+                                      int k0, int n) {
+  constexpr int VEC = 16 / sizeof(T);
+  constexpr int PIECES = D / VEC;  // of a row
+  for (int i = threadIdx.x; i < Tile<T, D>::CHUNK * PIECES; i += THREADS) {
+    const int row = i / PIECES;
+    const int col = (i % PIECES) * VEC;
+    const bool in = row < n;
+    const long long key = k0 + (in ? row : 0);  // a row past the keys copies nothing and zero-fills
+    __pipeline_memcpy_async(&t.k[stage][row][col], seq.keys + key * p.k_key + col, 16, in ? 0 : 16);
+    __pipeline_memcpy_async(&t.v[stage][row][col], seq.values + key * p.v_key + col, 16, in ? 0 : 16);
+  }
+  __pipeline_commit();
+}
+
+// The mask of this warp's rows for the chunk at k0 (n keys) into x (-inf where closed, past the keys or the rows),
+// every load issued before the first is used; returns whether any of them opens a key.
+template <typename T, int D>
+__device__ __forceinline__ bool read_mask(float (&x)[Tile<T, D>::MASKED][Tile<T, D>::CHUNK / 32],
+                                          const TreeAttentionArgs& p, const T* mask, int first, int rows, int k0,
+                                          int n) {
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  bool open = false;
+#pragma unroll
+  for (int w = 0; w < Tile<T, D>::MASKED; w++) {
+    const int r = warp + w * WARPS;
+#pragma unroll
+    for (int i = 0; i < Tile<T, D>::CHUNK / 32; i++) {
+      const int j = lane + 32 * i;
+      const bool in = r < rows && j < n;
+      float y = in ? 0.f : -CUDART_INF_F;
+      if (mask != nullptr) {  // an in-range address either way, so the loads need no branch
+        const float m = mask_at(p, mask, first + (in ? r : 0), in ? k0 + j : 0);
+        y = in ? m : y;
+      }
+      x[w][i] = y;
+      open |= y != -CUDART_INF_F;
+    }
+  }
+  return open;
+}
+
 // s = q·kᵀ for the chunk: the keys' rows are kᵀ's columns.
 template <typename T, int D>
-__device__ __forceinline__ void scores(Tile<T, D>& t) {
+__device__ __forceinline__ void scores(Tile<T, D>& t, int stage) {
   using Work = Tile<T, D>;
-  product<wmma::col_major, Work::CHUNK, D>(&t.q[0][0], D + Work::PAD, &t.kv[0][0], D + Work::PAD, &t.s[0][0],
+  product<wmma::col_major, Work::CHUNK, D>(&t.q[0][0], D + Work::PAD, &t.k[stage][0][0], D + Work::PAD, &t.s[0][0],
                                           Work::CHUNK + 4, threadIdx.x, THREADS);
 }
 
 // o = p·v for the chunk: the values' rows are v's.
 template <typename T, int D>
-__device__ __forceinline__ void weighted(Tile<T, D>& t) {
+__device__ __forceinline__ void weighted(Tile<T, D>& t, int stage) {
   using Work = Tile<T, D>;
-  product<wmma::row_major, D, Work::CHUNK>(&t.p[0][0], Work::CHUNK + Work::PAD, &t.kv[0][0], D + Work::PAD,
+  product<wmma::row_major, D, Work::CHUNK>(&t.p[0][0], Work::CHUNK + Work::PAD, &t.v[stage][0][0], D + Work::PAD,
                                           &t.o[0][0], D + 4, threadIdx.x, THREADS);
 }
 
@@ -232,13 +273,16 @@ template <typename T, int D>
 __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   using Work = Tile<T, D>;
   constexpr int CHUNK = Work::CHUNK;
-  __shared__ Work t;
+  constexpr int COLS = CHUNK / 32;
+  extern __shared__ __align__(32) unsigned char raw[];
+  Work& t = *reinterpret_cast<Work*>(raw);
   const int a = blockIdx.z / p.kv_heads;
   const int h = blockIdx.z % p.kv_heads;
   const int first = blockIdx.x * ROWS;  // among the kv head's g·t rows, ordered (token, query head of the group)
   const int rows = min(ROWS, p.group * p.tokens - first);
   const int chunks = (p.keys + CHUNK - 1) / CHUNK;
-  const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
+  const int c_begin = blockIdx.y * p.per_split;
+  const int c_end = min(chunks, c_begin + p.per_split);
 
   load_queries<T, D, ROWS>(t.q, p, a, h, first);
   if (threadIdx.x < ROWS) {
@@ -256,56 +300,62 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     acc[o] = 0.f;
   }
 
-  __syncthreads();
-  for (int c = blockIdx.y * p.per_split; c < c_end; c++) {
-    const int k0 = c * CHUNK;
-    const int n = min(CHUNK, p.keys - k0);
-    // The mask first: a chunk that opens no key to the block's rows (past a sequence's length in a bucket of keys
-    // rounded up to a power of two, or rows of padding) is skipped before its keys are read. Each warp keeps its
-    // rows' mask in registers for the softmax below.
-    float x[ROWS / WARPS][CHUNK / 32];
-    bool open = false;
+  // x: this chunk's mask, y: the next one's. The barriers of __syncthreads_or also order the previous chunk's reads
+  // of a stage before the copies that overwrite it.
+  float x[Work::MASKED][COLS];
+  float y[Work::MASKED][COLS];
+  bool open = __syncthreads_or(read_mask<T, D>(x, p, seq.mask, first, rows, c_begin * CHUNK,
+                                               min(CHUNK, p.keys - c_begin * CHUNK)));
+  if (open) {
+    fetch<T, D>(t, 0, seq, p, c_begin * CHUNK, min(CHUNK, p.keys - c_begin * CHUNK));
+  }
+  int stage = 0;
+  for (int c = c_begin; c < c_end; c++) {
+    bool next = false;
+    if (c + 1 < c_end) {
+      const int k1 = (c + 1) * CHUNK;
+      next = __syncthreads_or(read_mask<T, D>(y, p, seq.mask, first, rows, k1, min(CHUNK, p.keys - k1)));
+      if (next) {
+        fetch<T, D>(t, stage ^ 1, seq, p, k1, min(CHUNK, p.keys - k1));
+      }
+    }
+    if (open) {
+      if (next) {
+        __pipeline_wait_prior(1);
+      } else {
+        __pipeline_wait_prior(0);
+      }
+      __syncthreads();
+      scores<T, D>(t, stage);
+      __syncthreads();
+      // The softmax's bookkeeping, a warp per row: running maximum and sum, the chunk's weights.
 #pragma unroll
-    for (int w = 0; w < ROWS / WARPS; w++) {
-      const int r = warp + w * WARPS;
+      for (int w = 0; w < Work::MASKED; w++) {
+        const int r = warp + w * WARPS;
 #pragma unroll
-      for (int i = 0; i < CHUNK / 32; i++) {
-        const int j = lane + 32 * i;
-        float y = -CUDART_INF_F;
-        if (r < rows && j < n) {
-          y = mask_at(p, seq.mask, first + r, k0 + j);
+        for (int i = 0; i < COLS; i++) {
+          x[w][i] += t.s[r][lane + 32 * i];
         }
-        x[w][i] = y;
-        open |= y != -CUDART_INF_F;
+        weigh<T>(x[w], &t.p[r][0], CHUNK, t.top[r], t.total[r], t.scale[r]);
+      }
+      __syncthreads();
+      weighted<T, D>(t, stage);
+      __syncthreads();
+#pragma unroll
+      for (int o = 0; o < Work::OWN; o++) {
+        const int r = part + o * Work::PARTS;
+        acc[o] = acc[o] * t.scale[r] + t.o[r][d];
       }
     }
-    if (!__syncthreads_or(open)) {
-      continue;
-    }
-    load_rows<T, D, D + Work::PAD>(t.kv, seq.keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
-    __syncthreads();
-    scores<T, D>(t);
-    __syncthreads();
-    load_rows<T, D, D + Work::PAD>(t.kv, seq.values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
-    // The softmax's bookkeeping, a warp per row: running maximum and sum, the chunk's weights.
 #pragma unroll
-    for (int w = 0; w < ROWS / WARPS; w++) {
-      const int r = warp + w * WARPS;
+    for (int w = 0; w < Work::MASKED; w++) {
 #pragma unroll
-      for (int i = 0; i < CHUNK / 32; i++) {
-        x[w][i] += t.s[r][lane + 32 * i];
+      for (int i = 0; i < COLS; i++) {
+        x[w][i] = y[w][i];
       }
-      weigh<T>(x[w], &t.p[r][0], CHUNK, t.top[r], t.total[r], t.scale[r]);
     }
-    __syncthreads();
-    weighted<T, D>(t);
-    __syncthreads();
-#pragma unroll
-    for (int o = 0; o < Work::OWN; o++) {
-      const int r = part + o * Work::PARTS;
-      acc[o] = acc[o] * t.scale[r] + t.o[r][d];
-    }
-    __syncthreads();  // the next chunk overwrites kv, s, p and o
+    open = next;
+    stage ^= 1;
   }
 
 #pragma unroll
@@ -313,134 +363,6 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     const int r = part + o * Work::PARTS;
     if (r < rows) {
       emit<T, D>(p, a, h, first + r, d, acc[o], t.top[r], t.total[r]);
-    }
-  }
-}
-
-// The wide kernel, for passes whose kv heads have more than 16 query rows a sequence (trees of 6 nodes and more
-// with code-15m's 3 query heads to a kv head): a block of 64 rows, a warp per 16 (its own WMMA tile), the four
-// warps sharing each chunk of keys and values, loaded together. The narrow kernel above gives all four warps one
-// tile, so a tree of 40 nodes (120 rows a kv head) ran 8 blocks that each read all of the sequence's keys, and on
-// an H100 64 such sequences passed in 3.14 ms against 2.53 with libtorch's fused kernel.
-//
-// Opt-in (-Daded.treeAttentionWide=true, TreeAttentionArgs.wide): it passes AttentionCheck in f16 and f32 on an H100,
-// and is not yet timed; BatchBench and bench-concurrency are its measures (docs/benchmarks.md).
-template <typename T, int D>
-struct Wide {
-  static constexpr int CHUNK = 8192 / (D * static_cast<int>(sizeof(T)));  // keys whose rows fill 8 KB
-  static constexpr int PAD = 16 / sizeof(T);
-  static constexpr int COLS = D / 32;  // head dimensions a lane keeps of each row
-  struct Warp {
-    alignas(32) float s[ROWS][CHUNK + 4];
-    alignas(32) T p[ROWS][CHUNK + PAD];
-    alignas(32) float o[ROWS][D + 4];
-    float top[ROWS];
-    float total[ROWS];
-    float scale[ROWS];
-  };
-  alignas(32) T q[WARPS * ROWS][D + PAD];
-  alignas(32) T k[CHUNK][D + PAD];
-  alignas(32) T v[CHUNK][D + PAD];
-  Warp w[WARPS];
-};
-
-template <typename T, int D>
-__global__ void __launch_bounds__(THREADS) tree_attention_wide(TreeAttentionArgs p) {
-  using Work = Wide<T, D>;
-  constexpr int CHUNK = Work::CHUNK;
-  extern __shared__ __align__(32) unsigned char raw[];
-  Work& t = *reinterpret_cast<Work*>(raw);
-  const int a = blockIdx.z / p.kv_heads;
-  const int h = blockIdx.z % p.kv_heads;
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  const int block_first = blockIdx.x * WARPS * ROWS;  // among the kv head's g·t rows
-  const int first = block_first + warp * ROWS;          // this warp's
-  const int rows = max(0, min(ROWS, p.group * p.tokens - first));
-  const int chunks = (p.keys + CHUNK - 1) / CHUNK;
-  const int c_end = min(chunks, (blockIdx.y + 1) * p.per_split);
-  typename Work::Warp& mine = t.w[warp];
-
-  load_queries<T, D, WARPS * ROWS>(t.q, p, a, h, block_first);
-  if (lane < ROWS) {
-    mine.top[lane] = -CUDART_INF_F;
-    mine.total[lane] = 0.f;
-  }
-  const Sequence<T> seq = sequence<T>(p, a, h);
-  float acc[ROWS][Work::COLS];
-#pragma unroll
-  for (int r = 0; r < ROWS; r++) {
-#pragma unroll
-    for (int c = 0; c < Work::COLS; c++) {
-      acc[r][c] = 0.f;
-    }
-  }
-  // The mask of row r (< rows) and key j of the chunk at k0, -inf past the keys.
-  auto masked = [&](int r, int k0, int j) {
-    return k0 + j >= p.keys ? -CUDART_INF_F : mask_at(p, seq.mask, first + r, k0 + j);
-  };
-
-  __syncthreads();
-  for (int c = blockIdx.y * p.per_split; c < c_end; c++) {
-    const int k0 = c * CHUNK;
-    const int n = min(CHUNK, p.keys - k0);
-    // A chunk that opens no key to the block's rows is skipped unread, as in the narrow kernel.
-    bool open = false;
-    for (int r = 0; r < rows && !open; r++) {
-      for (int j = lane; j < CHUNK; j += 32) {
-        open |= masked(r, k0, j) != -CUDART_INF_F;
-      }
-    }
-    if (!__syncthreads_or(open)) {
-      continue;
-    }
-    load_rows<T, D, D + Work::PAD>(t.k, seq.keys + (long long)k0 * p.k_key, p.k_key, n, CHUNK);
-    load_rows<T, D, D + Work::PAD>(t.v, seq.values + (long long)k0 * p.v_key, p.v_key, n, CHUNK);
-    __syncthreads();
-    if (rows > 0) {
-      product<wmma::col_major, CHUNK, D>(&t.q[warp * ROWS][0], D + Work::PAD, &t.k[0][0], D + Work::PAD,
-                                         &mine.s[0][0], CHUNK + 4, lane, 32);
-      __syncwarp();
-      for (int r = 0; r < ROWS; r++) {
-        float x[(CHUNK + 31) / 32];
-#pragma unroll
-        for (int i = 0; i < (CHUNK + 31) / 32; i++) {
-          const int j = lane + 32 * i;
-          float y = -CUDART_INF_F;
-          if (r < rows && j < CHUNK) {
-            y = masked(r, k0, j);
-            if (y != -CUDART_INF_F) {
-              y += mine.s[r][j];
-            }
-          }
-          x[i] = y;
-        }
-        weigh<T>(x, &mine.p[r][0], CHUNK, mine.top[r], mine.total[r], mine.scale[r]);
-      }
-      __syncwarp();
-      product<wmma::row_major, D, CHUNK>(&mine.p[0][0], CHUNK + Work::PAD, &t.v[0][0], D + Work::PAD,
-                                         &mine.o[0][0], D + 4, lane, 32);
-      __syncwarp();
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) {
-        const float scale = mine.scale[r];
-#pragma unroll
-        for (int c = 0; c < Work::COLS; c++) {
-          acc[r][c] = acc[r][c] * scale + mine.o[r][lane + 32 * c];
-        }
-      }
-    }
-    __syncthreads();  // the next chunk overwrites k and v
-  }
-
-  __syncwarp();
-#pragma unroll
-  for (int r = 0; r < ROWS; r++) {
-    if (r < rows) {
-#pragma unroll
-      for (int c = 0; c < Work::COLS; c++) {
-        emit<T, D>(p, a, h, first + r, lane + 32 * c, acc[r][c], mine.top[r], mine.total[r]);
-      }
     }
   }
 }
@@ -470,38 +392,28 @@ __global__ void __launch_bounds__(D) combine(TreeAttentionArgs p) {
   static_cast<T*>(p.out)[row * D + d] = to<T>(total > 0.f ? acc / total : 0.f);
 }
 
-// Whether a pass takes the wide kernel: when asked for, and more than one narrow tile of rows a kv head.
-bool wide(const TreeAttentionArgs& p) { return p.wide && p.group * p.tokens > ROWS; }
-
-// Rows a block of the pass's kernel takes.
-int block_rows(const TreeAttentionArgs& p) { return wide(p) ? WARPS * ROWS : ROWS; }
-
+// Blocks of the kernel that one multiprocessor holds at once (its shared memory bounds them), asked once per type;
+// the first call also lets the kernel use over 48 KB of shared memory.
 template <typename T, int D>
-int chunks(const TreeAttentionArgs& p) {
-  const int chunk = wide(p) ? Wide<T, D>::CHUNK : Tile<T, D>::CHUNK;
-  return (p.keys + chunk - 1) / chunk;
-}
-
-template <typename T>
-int chunks_of(const TreeAttentionArgs& p) {
-  return p.head_dim == 64 ? chunks<T, 64>(p) : chunks<T, 128>(p);
+int resident() {
+  static const int blocks = [] {
+    int n = 0;
+    if (cudaFuncSetAttribute(tree_attention<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             (int)sizeof(Tile<T, D>)) != cudaSuccess
+        || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, tree_attention<T, D>, THREADS, sizeof(Tile<T, D>))
+               != cudaSuccess) {
+      return 1;
+    }
+    return n > 0 ? n : 1;
+  }();
+  return blocks;
 }
 
 template <typename T, int D>
 cudaError_t launch(const TreeAttentionArgs& p, cudaStream_t stream) {
-  const int tiles = (p.group * p.tokens + block_rows(p) - 1) / block_rows(p);
-  const dim3 grid(tiles, p.splits, p.sequences * p.kv_heads);
-  if (wide(p)) {
-    // Over 48 KB of shared memory: the kernel has to ask for it, once.
-    static const cudaError_t allowed = cudaFuncSetAttribute(
-        tree_attention_wide<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sizeof(Wide<T, D>));
-    if (allowed != cudaSuccess) {
-      return allowed;
-    }
-    tree_attention_wide<T, D><<<grid, THREADS, sizeof(Wide<T, D>), stream>>>(p);
-  } else {
-    tree_attention<T, D><<<grid, THREADS, 0, stream>>>(p);
-  }
+  resident<T, D>();
+  const dim3 grid((p.group * p.tokens + ROWS - 1) / ROWS, p.splits, p.sequences * p.kv_heads);
+  tree_attention<T, D><<<grid, THREADS, sizeof(Tile<T, D>), stream>>>(p);
   if (p.splits > 1) {
     combine<T, D><<<(unsigned)((long long)p.sequences * p.tokens * p.kv_heads * p.group), D, 0, stream>>>(p);
   }
@@ -513,12 +425,23 @@ cudaError_t launch_type(const TreeAttentionArgs& p, cudaStream_t stream) {
   return p.head_dim == 64 ? launch<T, 64>(p, stream) : launch<T, 128>(p, stream);
 }
 
+// The pass's blocks a row tile, and the blocks the GPU holds at once (one wave), for its type and head dimension.
+template <typename T, int D>
+void split(TreeAttentionArgs& p, int processors) {
+  const long long tiles = (long long)((p.group * p.tokens + ROWS - 1) / ROWS) * p.kv_heads * p.sequences;
+  const long long wave = (long long)processors * resident<T, D>();
+  const int chunks = (p.keys + Tile<T, D>::CHUNK - 1) / Tile<T, D>::CHUNK;
+  // As many splits as one wave holds (a second wave would wait for the first), at least one, at most a chunk each.
+  const long long wanted = wave / tiles > 1 ? wave / tiles : 1;
+  const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);
+  p.per_split = (chunks + splits - 1) / splits;
+  p.splits = (chunks + p.per_split - 1) / p.per_split;
+}
+
 }  // namespace
 
 bool aded_tree_attention_supports(int head_dim) { return head_dim == 64 || head_dim == 128; }
 
-// Splits while the blocks would not fill the GPU four times over: a block is short (a chunk or a few), and fewer
-// blocks than that left most multiprocessors idle for one code-15m sequence. Every split gets at least one chunk.
 void aded_tree_attention_split(TreeAttentionArgs& p) {
   static int processors = [] {
     int device = 0;
@@ -527,13 +450,11 @@ void aded_tree_attention_split(TreeAttentionArgs& p) {
     cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
     return count > 0 ? count : 132;
   }();
-  const long long blocks =
-      (long long)((p.group * p.tokens + block_rows(p) - 1) / block_rows(p)) * p.kv_heads * p.sequences;
-  const int chunks = p.half ? chunks_of<__half>(p) : chunks_of<float>(p);
-  const long long wanted = (4LL * processors + blocks - 1) / blocks;
-  const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);
-  p.per_split = (chunks + splits - 1) / splits;
-  p.splits = (chunks + p.per_split - 1) / p.per_split;
+  if (p.half) {
+    p.head_dim == 64 ? split<__half, 64>(p, processors) : split<__half, 128>(p, processors);
+  } else {
+    p.head_dim == 64 ? split<float, 64>(p, processors) : split<float, 128>(p, processors);
+  }
 }
 
 cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream) {

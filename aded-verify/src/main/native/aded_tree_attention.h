@@ -20,7 +20,6 @@ struct TreeAttentionArgs {
   void* out;  // [A·t, qH, D], contiguous
   int sequences, tokens, keys, kv_heads, group, head_dim;
   bool half;  // f16, else f32
-  bool wide;  // blocks of 64 query rows where a kv head has more than 16 a sequence (the wide kernel, opt-in)
   // The keys' split among blocks (aded_tree_attention_split): chunks of keys a block, blocks a row tile, and
   // where each split's partial softmax sums go when there are several: splits × A·t·qH × (D + 2) floats, which the
   // launch combines into out.

@@ -67,8 +67,6 @@ final class CudaGraphs {
             return false;
         }
         LOG.info("CUDA graphs on: the verifier replays captured steps ({})", lib);
-        // The tree-attention kernel's wide blocks (64 query rows a block): opt-in until measured on a GPU.
-        Binding.aded_tree_attention_wide(Boolean.getBoolean("aded.treeAttentionWide") ? 1 : 0);
         return true;
     }
 
@@ -280,8 +278,6 @@ final class CudaGraphs {
                 byte[] err, int len);
 
         static native int aded_tree_attention_available(int headDim);
-
-        static native void aded_tree_attention_wide(int on);
 
         static native int aded_profile_start(byte[] err, int len);
 

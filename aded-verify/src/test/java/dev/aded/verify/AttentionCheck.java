@@ -16,8 +16,7 @@ import java.util.Random;
  * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks. The graph and
  * batch checks compare the kernel with itself (both their paths run it), so this is the check of what it computes.
  * Rows whose every key is masked (padding) must come out finite. Run on a machine with a GPU and the helper
- * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure. With
- * {@code -Daded.treeAttentionWide=true} the cases of more than 16 rows a kv head check the wide kernel.
+ * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure.
  *
  * <pre>java -cp ... dev.aded.verify.AttentionCheck [f16|f32]</pre>
  */
@@ -40,13 +39,12 @@ public final class AttentionCheck {
         {4, 1, 128, 2, 3, 130, 3, 0},
         {4, 2, 128, 4, 1, 200, 3, 1},
         {2, 3, 64, 1, 32, 256, 4, 1},
-        // 132 blocks of rows on a GPU of 132 multiprocessors, f32 chunks of 64 keys: 5 chunks in 4 parts would
-        // leave one part none (it read unset maxima, before the split gave each part keys).
+        // 132 blocks of rows on a GPU of 132 multiprocessors, f32 chunks of 64 keys (as they were): 5 chunks in 4
+        // parts would leave one part none (it read unset maxima, before the split gave each part keys).
         {2, 3, 64, 11, 32, 300, 3, 1},
         {2, 3, 64, 16, 40, 512, 3, 2},
         {4, 1, 128, 5, 16, 300, 3, 2},
-        // 128-dimension heads with more than 16 rows a kv head: the wide kernel's other shapes
-        // (-Daded.treeAttentionWide)
+        // 128-dimension heads with more than 16 rows a kv head
         {4, 1, 128, 3, 40, 300, 3, 2},
         {4, 2, 128, 2, 24, 520, 3, 1},
     };
