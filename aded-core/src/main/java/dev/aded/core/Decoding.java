@@ -30,7 +30,6 @@ final class Decoding {
     private final TreeSizer sizer;
     private final Lock deviceLock;
     private final StepScheduler scheduler;
-    private StepScheduler.Seat seat;
     private final TextListener listener;
     private final Cancellation cancellation;
     private final PrefixCache kept;
@@ -148,7 +147,7 @@ final class Decoding {
         }
         long prefillNanos = System.nanoTime() - start;
         FinishReason finish;
-        seat = scheduler.join();
+        scheduler.join();
         try {
             if (kept == null) {
                 try (session) {
@@ -194,7 +193,7 @@ final class Decoding {
             draft(session);
             int cached = session.cachedLength();
             long t0 = System.nanoTime();
-            StepScheduler.Outcome step = scheduler.step(seat, session, tree, acceptor.readsLogits(), this::catchUp,
+            StepScheduler.Outcome step = scheduler.step(session, tree, acceptor.readsLogits(), this::catchUp,
                     logits -> {
                         if (stopped) {
                             return 0;

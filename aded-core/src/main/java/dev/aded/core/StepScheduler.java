@@ -15,18 +15,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * threads (a commit is bookkeeping until the session's next pass); otherwise the pass ends once each has accepted,
  * since the next pass may replay the graph whose output holds the logits.
  *
- * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited
- * long enough: a generation slow to draft, or whose listener blocks, joins a later pass instead of holding up the
- * others. How long is a matter of cost. A pass costs a fixed part (for a small model on a GPU, mostly the launches
- * of its kernels; for a large one, reading its weights) and a part that grows with its trees. Waiting for the
- * generations that the last pass released, accepting and drafting now, saves a second fixed part; it pays while
- * they come back sooner than that. So the wait counts from the device's last release and lasts the fixed part,
- * which the shortest pass so far bounds from above, while the released generations' mean time to come back is the
- * shorter; when it is the longer (many generations a core, each one's host work a step adding up), the trees that
- * wait go at once, and the released ones meet the next pass: two groups take turns and the device stays busy while
- * each drafts. New generations join after their prefill (continuous batching); finished, cancelled and failed ones
- * leave without disturbing the rest. When a batched pass fails, each of its trees runs again alone, so a failure
- * stays with the generation that caused it.
+ * <p>A pass starts when every running generation has its tree ready, or when the oldest waiting step has waited a
+ * quarter of the last round (a pass and its acceptances): a generation slow to draft, or whose listener blocks,
+ * joins a later pass instead of holding up the others. The wait counts from the device's last release at the
+ * earliest: the steps that queued during a pass would otherwise start the next one the moment it ends, without the
+ * generations it just released, and the two groups would keep taking turns, each pass holding half the trees. New
+ * generations join after their prefill (continuous batching); finished, cancelled and failed ones leave without
+ * disturbing the rest. When a batched pass fails, each of its trees runs again alone, so a failure stays with the
+ * generation that caused it.
  *
  * <p>The scheduler has no thread of its own: the generation whose step completes a round, or whose wait runs out,
  * runs the pass for everyone in it. A lone generation thus runs each step on its own thread without a hand-over.
@@ -46,19 +42,11 @@ final class StepScheduler {
     private static final int CORES = Runtime.getRuntime().availableProcessors();
     /**
      * Generations that may spin at most (see {@link #spins}): the cores unless told otherwise
-     * ({@code aded.scheduler.spinning}). On an H100 host of 16 cores, 16 spinning streams missed a pass every third
-     * step (2026-12-07): spinning on every core may leave the leader and the JVM none. 15 there parks 16 streams,
-     * the comparison the next GPU call makes.
+     * ({@code aded.scheduler.spinning}). On an H100 host of 16 cores, 16 streams parked (15) or spinning gave the
+     * same tokens a second within that machine's spread (2026-12-07, docs/benchmarks.md).
      */
     private static final int SPINNING = Integer.getInteger("aded.scheduler.spinning", CORES);
     private static final long SPIN_ROUND_NANOS = 5_000_000;
-    /**
-     * The rule before the fixed part and the return times (a quarter of the last round, from the last release), for
-     * comparisons on a GPU until they are measured there.
-     */
-    private static final boolean ROUND_WAIT = Boolean.getBoolean("aded.scheduler.roundWait");
-    /** The weight of a new return time in their running mean: some two passes of 16 generations. */
-    private static final int RETURN_SMOOTHING = 32;
 
     /** What a generation does with its logits, on its own thread: accept a path, commit it, say how many tokens. */
     interface Acceptance {
@@ -109,12 +97,6 @@ final class StepScheduler {
     private volatile Pass lastPass = Pass.ALONE;
     /** Passes started so far: the next one's number. */
     private long passes;
-    /** The shortest pass so far, from its start until its results were back: a bound on a pass's fixed part. */
-    private long shortestPassNanos = Long.MAX_VALUE;
-    /** The running mean of the time from a pass's release until one of its generations' next tree queues. */
-    private long returnNanos;
-    /** Whether passes start without waiting for the generations the last one released: two groups take turns. */
-    private boolean alternating;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -132,15 +114,14 @@ final class StepScheduler {
         return lastPass;
     }
 
-    /** A generation starts stepping: passes wait for its tree too. Its steps carry the seat returned. */
-    Seat join() {
+    /** A generation starts stepping: passes wait for its tree too. */
+    void join() {
         lock.lock();
         try {
             running++;
         } finally {
             lock.unlock();
         }
-        return new Seat();
     }
 
     /**
@@ -178,18 +159,12 @@ final class StepScheduler {
      *     awaited only after it); a generation that waits does it before it sleeps. It must not block: a leader holds
      *     the device meanwhile. What it throws is thrown in place of the acceptance.
      */
-    Outcome step(Seat seat, ModelSession session, DraftTree tree, boolean readsLogits, Runnable meanwhile,
+    Outcome step(ModelSession session, DraftTree tree, boolean readsLogits, Runnable meanwhile,
             Acceptance acceptance) {
         Step me = new Step(session, tree, readsLogits, Thread.currentThread(), meanwhile);
         lock.lock();
         try {
             waiting.add(me);
-            // A pass whose trees read logits may not be freed yet: it frees the device after its last acceptance.
-            if (seat.last != null && seat.last.freedAt > 0) {
-                long back = Math.max(0, me.since - seat.last.freedAt);
-                returnNanos += (back - returnNanos) / RETURN_SMOOTHING;
-            }
-            seat.last = null;
         } finally {
             lock.unlock();
         }
@@ -240,7 +215,6 @@ final class StepScheduler {
                 if (me.batch.done()) {
                     roundEnded(me.batch);
                 }
-                seat.last = me.batch;
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
@@ -337,25 +311,7 @@ final class StepScheduler {
     }
 
     private long waitNanos() {
-        long wait;
-        if (ROUND_WAIT || shortestPassNanos == Long.MAX_VALUE) {
-            wait = lastRoundNanos / 4;
-        } else {
-            alternating = alternates(alternating, returnNanos, shortestPassNanos);
-            wait = alternating ? 0 : shortestPassNanos;
-        }
-        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, wait));
-    }
-
-    /**
-     * Whether passes should go without waiting for the generations last released, given whether they do now, the
-     * released generations' mean time to come back and a pass's fixed part: once they come back later than that
-     * part, until they come back within half of it. A group of half the generations comes back in about half the
-     * time where their host work shares the cores; without that margin the two ways would alternate with the
-     * estimate.
-     */
-    static boolean alternates(boolean alternating, long returnNanos, long fixedNanos) {
-        return alternating ? returnNanos >= fixedNanos / 2 : returnNanos > fixedNanos;
+        return Math.max(MIN_WAIT_NANOS, Math.min(MAX_WAIT_NANOS, lastRoundNanos / 4));
     }
 
     /** The oldest waiting steps that fit one pass, always at least one; their shape becomes {@link #lastPass}. */
@@ -402,7 +358,6 @@ final class StepScheduler {
         boolean argmaxOnly = true;
         for (Step s : batch.steps) {
             argmaxOnly &= !s.readsLogits;
-            batch.failed |= s.failure != null;
         }
         if (argmaxOnly) {
             release(batch);
@@ -466,11 +421,6 @@ final class StepScheduler {
         try {
             passing = false;
             freedAt = System.nanoTime();
-            batch.freedAt = freedAt;
-            if (!batch.failed) {
-                // A pass that failed may have ended early: it times nothing of what a pass costs.
-                shortestPassNanos = Math.min(shortestPassNanos, batch.passNanos);
-            }
             wakeOldest();
         } finally {
             lock.unlock();
@@ -497,10 +447,6 @@ final class StepScheduler {
         long passNanos;
         /** Whether the device and the next pass are free already: see {@link #run}. */
         boolean released;
-        /** When the device was freed after this pass; 0 before. Guarded by {@link #lock}. */
-        long freedAt;
-        /** Whether a step of the pass failed. */
-        boolean failed;
 
         Batch(Step[] steps, Thread leader, long number) {
             this.steps = steps;
@@ -517,14 +463,6 @@ final class StepScheduler {
             }
             return false;
         }
-    }
-
-    /**
-     * A generation's place from {@link #join} until it leaves: its last pass, whose release its next tree's queueing
-     * times (how long the generations a pass frees take to come back). Used on the generation's thread only.
-     */
-    static final class Seat {
-        private Batch last;
     }
 
     private static final int WAITING = 0;

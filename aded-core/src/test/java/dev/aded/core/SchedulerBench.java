@@ -90,14 +90,14 @@ public final class SchedulerBench {
     /** One generation: single-node trees, each step's acceptance spinning for the host time. */
     private static Void generate(StepScheduler scheduler, ModelSession session, int steps, long hostMicros,
             CyclicBarrier start) throws Exception {
-        StepScheduler.Seat seat = scheduler.join();
+        scheduler.join();
         try {
             start.await();
             session.prefill(SCRIPT, 0, 1);
             DraftTree tree = new DraftTree(1);
             for (int i = 0; i < steps; i++) {
                 tree.reset(SCRIPT[1 + i]);
-                scheduler.step(seat, session, tree, false, null, logits -> {
+                scheduler.step(session, tree, false, null, logits -> {
                     session.commit(new int[] {0}, 1);
                     ScriptedModel.spin(hostMicros * 1000);
                     return 1;

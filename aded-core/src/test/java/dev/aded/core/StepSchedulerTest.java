@@ -2,7 +2,6 @@ package dev.aded.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -91,7 +90,7 @@ class StepSchedulerTest {
      */
     private static int[] generate(StepScheduler scheduler, ModelSession session, int steps, int nodes,
             CyclicBarrier start) throws Exception {
-        StepScheduler.Seat seat = scheduler.join();
+        scheduler.join();
         try {
             start.await(1, TimeUnit.MINUTES);
             session.prefill(SCRIPT, 0, 1);
@@ -103,7 +102,7 @@ class StepSchedulerTest {
                     tree.add(n - 1, ScriptedModel.WRONG, 0.5f);
                 }
                 int at = i;
-                scheduler.step(seat, session, tree, false, null, logits -> {
+                scheduler.step(session, tree, false, null, logits -> {
                     out[at] = logits.argmax(0);
                     session.commit(new int[] {0}, 1);
                     return 1;
@@ -164,14 +163,14 @@ class StepSchedulerTest {
             java.util.concurrent.CountDownLatch accepting = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch otherPassed = new java.util.concurrent.CountDownLatch(1);
             try {
-                StepScheduler.Seat firstSeat = scheduler.join();
-                StepScheduler.Seat secondSeat = scheduler.join();
+                scheduler.join();
+                scheduler.join();
                 Future<long[]> first = pool.submit(() -> {
                     ModelSession s = model.newSession(16);
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
                     boolean[] overlapped = new boolean[1];
-                    StepScheduler.Outcome one = scheduler.step(firstSeat, s, tree, readsLogits, null, logits -> {
+                    StepScheduler.Outcome one = scheduler.step(s, tree, readsLogits, null, logits -> {
                         accepting.countDown();
                         try {
                             overlapped[0] = otherPassed.await(300, TimeUnit.MILLISECONDS);
@@ -180,7 +179,7 @@ class StepSchedulerTest {
                         }
                         return 1;
                     });
-                    StepScheduler.Outcome two = scheduler.step(firstSeat, s, tree, readsLogits, null, logits -> 1);
+                    StepScheduler.Outcome two = scheduler.step(s, tree, readsLogits, null, logits -> 1);
                     scheduler.leave();
                     assertTrue(one.queueNanos() >= 0 && two.queueNanos() >= 0, "waits are times");
                     return new long[] {overlapped[0] ? 1 : 0, one.pass(), two.pass()};
@@ -190,7 +189,7 @@ class StepSchedulerTest {
                     ModelSession s = model.newSession(16);
                     DraftTree tree = new DraftTree(1);
                     tree.reset(SCRIPT[0]);
-                    long pass = scheduler.step(secondSeat, s, tree, readsLogits, null, logits -> 1).pass();
+                    long pass = scheduler.step(s, tree, readsLogits, null, logits -> 1).pass();
                     otherPassed.countDown();
                     scheduler.leave();
                     return pass;
@@ -228,17 +227,6 @@ class StepSchedulerTest {
             }
             assertEquals(6 * 30, model.passes.stream().mapToInt(p -> p[0]).sum());
         }
-    }
-
-    @Test
-    void passesTakeTurnsOnlyWhileTheReleasedComeBackLaterThanAPassesFixedPart() {
-        long fixed = 500_000;
-        assertFalse(StepScheduler.alternates(false, 100_000, fixed), "back soon: one group waits for them");
-        assertFalse(StepScheduler.alternates(false, fixed, fixed), "back as a second pass would end: still wait");
-        assertTrue(StepScheduler.alternates(false, 700_000, fixed), "back late: the waiting trees go at once");
-        assertTrue(StepScheduler.alternates(true, 300_000, fixed),
-                "taking turns, a half group comes back sooner: keep taking turns");
-        assertFalse(StepScheduler.alternates(true, 200_000, fixed), "within half the fixed part: one group again");
     }
 
     @Test
