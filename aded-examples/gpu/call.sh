@@ -3,7 +3,7 @@
 # after each step: the device sends back a limited number of files, and a call cut short by its time limit still
 # returns what the steps before finished. A step that would start after LIMIT seconds (default 480) is skipped.
 #
-#   aded-examples/gpu/call.sh PLAN        (there)
+#   aded-examples/gpu/call.sh PLAN        (there; batching.plan is issue 14's)
 #
 # PLAN has a step a line: a name (the folder its results go to), then a shell command evaluated in the repository
 # root with OUT set to that folder, $R naming run-on-device.sh and $D the embedded datastore; blank lines and
