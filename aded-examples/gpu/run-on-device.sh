@@ -7,7 +7,8 @@
 #                                      [bench-concurrency-7b] [reference] [peers] ...
 #   (no argument: all but bench-f32 and bench-best-first)
 #   ADED_SINGLE_MODES: the modes of bench (default ar,pld,aded); ADED_BENCH_MODES, ADED_CONCURRENCY, ADED_PASS_NODES:
-#   bench-concurrency's and bench-concurrency-7b's modes, levels and --max-pass-nodes; ADED_LIMIT: their first N prompts
+#   bench-concurrency's and bench-concurrency-7b's modes, levels and --max-pass-nodes; ADED_LIMIT: their first N prompts;
+#   ADED_BENCH_ARGS: more of their bench options (say, --tree-budget 31)
 #
 # DJL must find a PyTorch JNI library built for this libtorch: $PYTORCH_LIBRARY_PATH/0.35.1-libdjl_torch.so
 # (docs/gpu.md says how to build one; this project ships no DJL code or binaries). The step `helper` builds the
@@ -137,7 +138,8 @@ for step in $steps; do
       "${aded[@]}" bench --device gpu --model "$m" --datastore "$ds" --prompts "$prompts" \
         ${ADED_LIMIT:+--limit $ADED_LIMIT} --modes ${ADED_BENCH_MODES:-$modes} --max-new-tokens $tokens \
         --concurrency ${ADED_CONCURRENCY:-1,4,16,64} \
-        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} --json "$out/$step.json" 2>&1 | tee "$out/$step.txt"
+        ${ADED_PASS_NODES:+--max-pass-nodes $ADED_PASS_NODES} ${ADED_BENCH_ARGS:-} --json "$out/$step.json" 2>&1 \
+        | tee "$out/$step.txt"
       ;;
     forward)
       # graph replay, then the eager path of the same code (-Daded.cudaGraphs=false)
