@@ -212,9 +212,11 @@ int aded_tree_attention_available(int head_dim) {
 // Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel
 // (aded_tree_attention.cu): q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v
 // [kvH, A, L, D] (strided views of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot),
-// [kvH, S, L, D], mask [A, t, L] or [t, L] in q's type (any strides), or null for none. Returns a new tensor
-// [A·t, qH·D] (heap-allocated as DJL's handles are, which DJL frees), or null with a message.
-void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, char* err, int len) {
+// [kvH, S, L, D], mask [A, t, L] or [t, L] in q's type (any strides), or null for none, bounds (int64 [2, A]: where
+// each sequence's open keys and real tokens end) or null. Returns a new tensor [A·t, qH·D] (heap-allocated as DJL's
+// handles are, which DJL frees), or null with a message.
+void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, void* boundsp, char* err,
+                          int len) {
   at::Tensor* out = nullptr;
   guarded(err, len, [&] {
     const at::Tensor& q = *static_cast<at::Tensor*>(qp);
@@ -229,6 +231,11 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
                 "tree attention takes each sequence's slot as a contiguous int64 vector on the keys' device");
     const int64_t kv_heads = k.size(0), keys = k.size(2), dim = k.size(3);
     const int64_t sequences = slots == nullptr ? k.size(1) : slots->numel();
+    const at::Tensor* bounds = static_cast<at::Tensor*>(boundsp);
+    TORCH_CHECK(bounds == nullptr || (bounds->numel() == 2 * sequences && bounds->scalar_type() == at::kLong
+                                      && bounds->is_contiguous() && bounds->device() == k.device()),
+                "tree attention takes the sequences' bounds as a contiguous int64 [2, ", sequences,
+                "] on the keys' device");
     TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
                 dim, " (see aded_tree_attention_available)");
     TORCH_CHECK(q.size(2) == dim && q.size(1) % kv_heads == 0 && q.size(0) % sequences == 0, "queries ", q.sizes(),
@@ -257,6 +264,7 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
     a.v_seq = v.stride(1);
     a.v_key = v.stride(2);
     a.slots = slots == nullptr ? nullptr : reinterpret_cast<const long long*>(slots->data_ptr<int64_t>());
+    a.bounds = bounds == nullptr ? nullptr : reinterpret_cast<const long long*>(bounds->data_ptr<int64_t>());
     const int64_t tokens = q.size(0) / sequences;
     if (maskp != nullptr) {
       const at::Tensor& m = *static_cast<at::Tensor*>(maskp);

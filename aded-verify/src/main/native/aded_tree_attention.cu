@@ -13,7 +13,9 @@
 // attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
 // sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
 // keys are all masked for the block's rows (past a sequence's length in a bucket of keys, or rows of padding) is
-// skipped unread.
+// skipped unread. A batched pass says where each sequence's open keys and real tokens end (bounds): its blocks then
+// leave the keys past them unread without reading the mask first, and the row tiles of a tree's padding (a pass's
+// bucket holds its largest tree) write zeros at once.
 //
 // A block is a chain of short dependent steps (a 16-sequence pass of code-15m reads only 2 MB a layer), so a chunk's
 // keys and values arrive together by asynchronous copies (cp.async), the next chunk's while this one is weighed,
@@ -280,9 +282,14 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   const int h = blockIdx.z % p.kv_heads;
   const int first = blockIdx.x * ROWS;  // among the kv head's g·t rows, ordered (token, query head of the group)
   const int rows = min(ROWS, p.group * p.tokens - first);
-  const int chunks = (p.keys + CHUNK - 1) / CHUNK;
+  // With bounds, the rows of real tokens and the keys that may be open; the others are weighed as masked (their
+  // outputs zeros). Without, every row and key, each chunk skipped only once its mask is read and found closed.
+  const bool bounded = p.bounds != nullptr;
+  const int keys = bounded ? static_cast<int>(min((long long)p.keys, p.bounds[a])) : p.keys;
+  const int live = bounded ? max(0, min(rows, p.group * static_cast<int>(p.bounds[p.sequences + a]) - first)) : rows;
+  const int chunks = (keys + CHUNK - 1) / CHUNK;
   const int c_begin = blockIdx.y * p.per_split;
-  const int c_end = min(chunks, c_begin + p.per_split);
+  const int c_end = live > 0 ? min(chunks, c_begin + p.per_split) : c_begin;
 
   load_queries<T, D, ROWS>(t.q, p, a, h, first);
   if (threadIdx.x < ROWS) {
@@ -300,23 +307,29 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     acc[o] = 0.f;
   }
 
-  // x: this chunk's mask, y: the next one's. The barriers of __syncthreads_or also order the previous chunk's reads
-  // of a stage before the copies that overwrite it.
+  // x: this chunk's mask, y: the next one's. Without bounds, whether a chunk opens anything is known only once its
+  // mask has arrived, a load on each chunk's path; the barriers of __syncthreads_or also order the previous chunk's
+  // reads of a stage before the copies that overwrite it (with bounds, the last barrier of the chunk before does).
   float x[Work::MASKED][COLS];
   float y[Work::MASKED][COLS];
-  bool open = __syncthreads_or(read_mask<T, D>(x, p, seq.mask, first, rows, c_begin * CHUNK,
-                                               min(CHUNK, p.keys - c_begin * CHUNK)));
-  if (open) {
-    fetch<T, D>(t, 0, seq, p, c_begin * CHUNK, min(CHUNK, p.keys - c_begin * CHUNK));
+  bool open = false;
+  if (c_begin < c_end) {
+    const int k0 = c_begin * CHUNK;
+    const bool any = read_mask<T, D>(x, p, seq.mask, first, live, k0, min(CHUNK, keys - k0));
+    open = bounded || __syncthreads_or(any);
+    if (open) {
+      fetch<T, D>(t, 0, seq, p, k0, min(CHUNK, keys - k0));
+    }
   }
   int stage = 0;
   for (int c = c_begin; c < c_end; c++) {
     bool next = false;
     if (c + 1 < c_end) {
       const int k1 = (c + 1) * CHUNK;
-      next = __syncthreads_or(read_mask<T, D>(y, p, seq.mask, first, rows, k1, min(CHUNK, p.keys - k1)));
+      const bool any = read_mask<T, D>(y, p, seq.mask, first, live, k1, min(CHUNK, keys - k1));
+      next = bounded || __syncthreads_or(any);
       if (next) {
-        fetch<T, D>(t, stage ^ 1, seq, p, k1, min(CHUNK, p.keys - k1));
+        fetch<T, D>(t, stage ^ 1, seq, p, k1, min(CHUNK, keys - k1));
       }
     }
     if (open) {
@@ -358,6 +371,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     stage ^= 1;
   }
 
+  __syncthreads();  // a block that weighed no chunk has passed no barrier since the running sums were set
 #pragma unroll
   for (int o = 0; o < Work::OWN; o++) {
     const int r = part + o * Work::PARTS;

@@ -13,6 +13,10 @@ struct TreeAttentionArgs {
   const void* k;  // [kvH, A, L, D]: head, sequence and key strides, dimensions contiguous
   long long k_head, k_seq, k_key;
   const long long* slots;  // on the device, [A]: sequence a reads k's and v's sequence slots[a]; null: a
+  // On the device, [2, A], or null: sequence a's keys from bounds[a] on and its tokens from bounds[A + a] on (its
+  // tree's padding) are masked for every row, so blocks leave those keys unread and write zeros for those tokens
+  // without reading the mask; null: the mask alone says, read a chunk ahead.
+  const long long* bounds;
   const void* v;  // as k
   long long v_head, v_seq, v_key;
   const void* mask;  // additive, [A, t, L] (m_seq 0 for [t, L]), any strides; null: every key open

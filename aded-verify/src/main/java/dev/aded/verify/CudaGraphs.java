@@ -172,12 +172,17 @@ final class CudaGraphs {
      * {@code softmax(q·kᵀ + mask)·v}, unscaled, as the helper's tree-attention kernel: q {@code [A·t, qH, D]} (A
      * sequences of t rows; rows and heads may be strided), k and v {@code [kvH, A, L, D]} (views of a cache, or
      * gathered) or, with {@code slots} (each sequence's slot, [A], int64), {@code [kvH, S, L, D]}, mask
-     * {@code [A, t, L]} or {@code [t, L]}, or null for none. Returns {@code [A·t, qH·D]}, in q's manager.
+     * {@code [A, t, L]} or {@code [t, L]}, or null for none; {@code bounds} (int64 {@code [2, A]}, or null) where
+     * each sequence's open keys and its real tokens end: the kernel leaves the keys past them unread and writes
+     * zeros for the tokens past them, so that a pass's padding costs next to nothing. Returns
+     * {@code [A·t, qH·D]}, in q's manager.
      */
-    static PtNDArray treeAttention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask, PtNDArray slots) {
+    static PtNDArray treeAttention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask, PtNDArray slots,
+            PtNDArray bounds) {
         Pointer out = Binding.aded_tree_attention(new Pointer(q.getHandle()), new Pointer(k.getHandle()),
                 new Pointer(v.getHandle()), mask == null ? null : new Pointer(mask.getHandle()),
-                slots == null ? null : new Pointer(slots.getHandle()), error(), ERR);
+                slots == null ? null : new Pointer(slots.getHandle()),
+                bounds == null ? null : new Pointer(bounds.getHandle()), error(), ERR);
         if (out == null) {
             check(-1, "tree attention");
         }
@@ -275,7 +280,7 @@ final class CudaGraphs {
         static native Pointer aded_attention(Pointer q, Pointer k, Pointer v, Pointer mask, byte[] err, int len);
 
         static native Pointer aded_tree_attention(Pointer q, Pointer k, Pointer v, Pointer mask, Pointer slots,
-                byte[] err, int len);
+                Pointer bounds, byte[] err, int len);
 
         static native int aded_tree_attention_available(int headDim);
 

@@ -435,6 +435,14 @@ public final class LlamaModel implements TargetModel {
             return null;
         }
 
+        /**
+         * For the tree-attention kernel, where each sequence's open keys and real tokens end ([2, B], int64), which
+         * spares it the padding of a pass whose trees differ in size; null where it is not known.
+         */
+        default PtNDArray bounds() {
+            return null;
+        }
+
         /** What the tree-attention kernel reads: {@link #read}'s keys, or with a {@link #slotTable}, all slots. */
         default PtNDArray slotsOf(PtNDArray layerCache, NDManager scope) {
             return read(layerCache, scope);
@@ -492,18 +500,24 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * B sequences, each its slot's first {@code keys} rows ({@code table}: each sequence's slot, on the device),
-         * for the tree-attention kernel, which reads them where they are ({@link #slotsOf}); DJL's operators get them
-         * gathered by slot ({@link #read}: a model without the kernel, as a CPU checks the layout).
+         * B sequences, each its slot's first {@code keys} rows ({@code table}: each sequence's slot, on the device;
+         * {@code bounds}: see {@link #bounds}), for the tree-attention kernel, which reads them where they are
+         * ({@link #slotsOf}); DJL's operators get them gathered by slot ({@link #read}: a model without the kernel,
+         * as a CPU checks the layout).
          */
-        static Keys bySlot(PtNDArray table, int sequences, int slots, int slotRows, int keys, LlamaConfig c,
-                Packing packing) {
+        static Keys bySlot(PtNDArray table, PtNDArray bounds, int sequences, int slots, int slotRows, int keys,
+                LlamaConfig c, Packing packing) {
             Keys all = slots(slots, slotRows, keys, c, null);
             return new Batch(sequences, packing, (layerCache, scope) -> Torch.select(all.read(layerCache, scope),
                     new NDIndex(":, {}", table), (ai.djl.pytorch.engine.PtNDManager) scope)) {
                 @Override
                 public PtNDArray slotTable() {
                     return table;
+                }
+
+                @Override
+                public PtNDArray bounds() {
+                    return bounds;
                 }
 
                 @Override
@@ -627,7 +641,8 @@ public final class LlamaModel implements TargetModel {
         if (keys.packing() != null) {
             queries = keys.packing().toPadded(queries, qH, hd);
         }
-        PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask, keys.slotTable())
+        PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask, keys.slotTable(),
+                BOUNDS ? keys.bounds() : null)
                 : groupedAttention(queries, pastKeys, values, mask, fused, b, rows / b, g, dtype);
         if (keys.packing() != null) {
             o = keys.packing().toPacked(o);
@@ -694,6 +709,13 @@ public final class LlamaModel implements TargetModel {
     }
 
     private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
+            "true"));
+    /**
+     * Whether batched passes tell the kernel where each sequence's keys and tokens end ({@link Keys#bounds}); off
+     * ({@code -Daded.treeAttention.bounds=false}), it finds out from the mask alone, as it did before: for
+     * measuring one against the other.
+     */
+    private static final boolean BOUNDS = Boolean.parseBoolean(System.getProperty("aded.treeAttention.bounds",
             "true"));
 
     private static final boolean FUSED = Boolean.parseBoolean(System.getProperty("aded.fusedAttention", "true"));

@@ -13,9 +13,10 @@ import java.util.Random;
  * random queries, keys, values and tree masks: code-15m's heads (2 kv heads of 64 dimensions, 3 query heads each)
  * and 7B-like ones (128 dimensions, no grouping); one sequence and batches; keys read in place from a cache of slots
  * (strided), by slot (in place among more slots, a table naming each sequence's) or gathered (contiguous); a mask per
- * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks. The graph and
+ * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks; by slot, with
+ * bounds (where each sequence's open keys and real tokens end, the tokens past them a tree's padding). The graph and
  * batch checks compare the kernel with itself (both their paths run it), so this is the check of what it computes.
- * Rows whose every key is masked (padding) must come out finite. Run on a machine with a GPU and the helper
+ * Rows whose every key is masked (padding) must come out zeros. Run on a machine with a GPU and the helper
  * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure.
  *
  * <pre>java -cp ... dev.aded.verify.AttentionCheck [f16|f32]</pre>
@@ -24,7 +25,7 @@ public final class AttentionCheck {
     /**
      * kv heads, group, head dim, sequences, tokens, keys, mask (0 none, 2 shared [t, L], which the operators that
      * check the kernel take for one sequence only, 3 per sequence [A, t, L], 4 shared as a transposed view), keys (0
-     * gathered, 1 in place, 2 by slot: in place among more slots).
+     * gathered, 1 in place, 2 by slot: in place among more slots, with bounds).
      */
     private static final int[][] CASES = {
         {2, 3, 64, 1, 1, 1, 0, 1},
@@ -110,7 +111,23 @@ public final class AttentionCheck {
         }
         PtNDArray k = Torch.slice(past, 0, 0, kvH);
         PtNDArray v = Torch.slice(past, 0, kvH, 2L * kvH);
-        PtNDArray mask = maskKind == 0 ? null : mask(m, random, dtype, maskKind == 3 ? a : 1, t, keys, maskKind);
+        // By slot, all but the first sequence end their real tokens early, as the smaller trees of a pass do.
+        int masks = maskKind == 3 ? a : 1;
+        int[] live = new int[masks];
+        int[] open = new int[masks];
+        for (int s = 0; s < masks; s++) {
+            live[s] = way == 2 && s > 0 ? t - random.nextInt(t / 2 + 1) : t;
+        }
+        PtNDArray mask = maskKind == 0 ? null : mask(m, random, dtype, live, open, keys, maskKind);
+        PtNDArray bounds = null;
+        if (way == 2) {
+            long[] b = new long[2 * a];
+            for (int s = 0; s < a; s++) {
+                b[s] = open[s];
+                b[a + s] = live[s];
+            }
+            bounds = (PtNDArray) m.create(b);
+        }
         // The reference runs in f32 on the same values: DJL's operators in f16 round the scores to f16 (off by up to
         // 0.03 here), where the kernel keeps them in f32.
         PtNDArray expected = LlamaModel.groupedAttention(f32(queries), f32(k), f32(v), mask == null ? null : f32(mask),
@@ -118,26 +135,26 @@ public final class AttentionCheck {
         float[] e = expected.toFloatArray();
         PtNDArray allKeys = Torch.slice(all, 0, 0, kvH);
         PtNDArray allValues = Torch.slice(all, 0, kvH, 2L * kvH);
-        float[] x = f32(CudaGraphs.treeAttention(queries, allKeys, allValues, mask, table)).toFloatArray();
+        float[] x = f32(CudaGraphs.treeAttention(queries, allKeys, allValues, mask, table, bounds)).toFloatArray();
         float[] ops = f32(LlamaModel.groupedAttention(queries, k, v, mask, false, a, t, g, dtype)).toFloatArray();
         float worst = 0;
         float opsWorst = 0;
         int padding = 0;
-        boolean finite = true;
+        boolean zeros = true;
         for (int i = 0; i < e.length; i++) {
-            finite &= Float.isFinite(x[i]);
             if (Float.isNaN(e[i])) {
                 padding++; // a row with every key masked: the operators' softmax gives NaN, nothing reads it
+                zeros &= x[i] == 0f;
             } else {
                 worst = Math.max(worst, Math.abs(e[i] - x[i]));
                 opsWorst = Math.max(opsWorst, Math.abs(e[i] - ops[i]));
             }
         }
-        boolean ok = worst <= tol && finite && e.length == x.length;
+        boolean ok = worst <= tol && zeros && e.length == x.length;
         System.out.printf("%s %s: kv heads %d x %d, D %d, %d sequences of %d rows, %d keys %s, mask %s: max |diff|"
                 + " %.2e (tol %.0e; DJL's operators in this type %.2e)%s%n", ok ? "PASS" : "FAIL", dtype, kvH, g, hd,
                 a, t, keys, WAYS[way], MASKS[maskKind], worst, tol, opsWorst,
-                padding > 0 ? ", " + padding / (hd * g) + " padding rows" + (finite ? " finite" : " NOT finite") : "");
+                padding > 0 ? ", " + padding / (hd * g) + " padding rows" + (zeros ? " zeros" : " NOT zeros") : "");
         return ok;
     }
 
@@ -159,16 +176,20 @@ public final class AttentionCheck {
 
     /**
      * A tree mask like a pass's: row r of sequence s opens the sequence's past (a random length) and a random
-     * subset of the tree's columns after it, its own always; in a per-sequence mask the last sequence's last row
-     * opens nothing (a padding row).
+     * subset of the tree's columns after it, its own always; rows from {@code live[s]} on open nothing (a tree's
+     * padding), and in a per-sequence mask neither does the last sequence's last row. Each sequence's open keys
+     * end before {@code open[s]}, which this sets.
      */
-    private static PtNDArray mask(NDManager m, Random random, DataType dtype, int sequences, int t, int keys,
+    private static PtNDArray mask(NDManager m, Random random, DataType dtype, int[] live, int[] open, int keys,
             int kind) {
+        int sequences = live.length;
+        int t = live[0];
         float[] values = new float[sequences * t * keys];
         java.util.Arrays.fill(values, Float.NEGATIVE_INFINITY);
         for (int s = 0; s < sequences; s++) {
             int past = random.nextInt(Math.max(1, keys - t + 1));
-            for (int r = 0; r < t; r++) {
+            open[s] = Math.min(keys, past + live[s]);
+            for (int r = 0; r < live[s]; r++) {
                 int at = (s * t + r) * keys;
                 if (kind == 3 && sequences > 1 && s == sequences - 1 && r == t - 1) {
                     continue;
