@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -91,10 +92,18 @@ final class BenchCommand implements Callable<Integer> {
                     + " forward pass; reports aggregate tokens/s and latency against the single stream")
     List<Integer> concurrency;
 
+    @Option(names = "--rounds", paramLabel = "R", defaultValue = "1",
+            description = "run each concurrency level above 1 R times, modes taking turns, and report the run of"
+                    + " median aggregate tokens/s, every run's beside it (default: ${DEFAULT-VALUE})")
+    int rounds;
+
     @Override
     public Integer call() throws IOException {
         if (limit != null && limit < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--limit must be at least 1");
+        }
+        if (rounds < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rounds must be at least 1");
         }
         List<Integer> levels = concurrencyLevels();
         List<String> texts = readPrompts(prompts, limit);
@@ -120,6 +129,7 @@ final class BenchCommand implements Callable<Integer> {
             out.addProperty("tree_budget", treeBudget);
             if (!levels.isEmpty()) {
                 out.add("concurrency", new Gson().toJsonTree(levels));
+                out.addProperty("rounds", rounds);
                 out.addProperty("max_pass_nodes", p.passNodes());
             }
             Map<Mode, GenerationConfig> configs = new LinkedHashMap<>();
@@ -154,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println();
             Map<Mode, Pass> single = new LinkedHashMap<>();
             singleRequests.forEach((mode, requests) -> single.put(mode, Pass.oneAtATime(requests)));
-            Map<Mode, JsonArray> curves = concurrencyCurves(p, texts, configs, single, levels);
+            Map<Mode, JsonArray> curves = concurrencyCurves(p, texts, configs, single, levels, rounds);
             JsonObject byMode = new JsonObject();
             int[][] ar = single.containsKey(Mode.AR) ? single.get(Mode.AR).outputs() : null;
             for (Mode mode : order) {
@@ -303,28 +313,43 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Each mode's curve, one point per level. Levels take turns and, within a level, the modes, so that a machine
-     * slowing down or speeding up weighs on all modes alike; level 1 is the single-stream run itself.
+     * Each mode's curve, one point per level. Levels take turns and, within a level, the rounds and within a round
+     * the modes, so that a machine slowing down or speeding up weighs on all modes alike; level 1 is the
+     * single-stream run itself. A level above 1 runs {@code rounds} times, and its point is the run of median
+     * aggregate rate: at 16 streams a run of the 60 dev prompts lasts a quarter of a second on a GPU, and one
+     * machine's runs of the same code spread over 28-35 k tokens/s (docs/benchmarks.md), too wide for one run to
+     * tell two versions apart.
      */
     private static Map<Mode, JsonArray> concurrencyCurves(Generator p, List<String> texts,
-            Map<Mode, GenerationConfig> configs, Map<Mode, Pass> single, List<Integer> levels) {
+            Map<Mode, GenerationConfig> configs, Map<Mode, Pass> single, List<Integer> levels, int rounds) {
         Map<Mode, JsonArray> curves = new LinkedHashMap<>();
         configs.keySet().forEach(mode -> curves.put(mode, new JsonArray()));
         for (int n : levels) {
-            for (Mode mode : configs.keySet()) {
-                Pass pass = n == 1 ? single.get(mode) : runConcurrently(p, texts, configs.get(mode), n);
-                curves.get(mode).add(curvePoint(n, pass, single.get(mode)));
-                System.err.printf(Locale.ROOT, "concurrency %d, %s: %.1f tokens/s%n", n, mode.id(),
-                        pass.tokensPerSecond());
+            Map<Mode, List<Pass>> runs = new LinkedHashMap<>();
+            for (int r = 0; r < (n == 1 ? 1 : rounds); r++) {
+                for (Mode mode : configs.keySet()) {
+                    Pass pass = n == 1 ? single.get(mode) : runConcurrently(p, texts, configs.get(mode), n);
+                    runs.computeIfAbsent(mode, m -> new ArrayList<>()).add(pass);
+                    System.err.printf(Locale.ROOT, "concurrency %d, %s: %.1f tokens/s%n", n, mode.id(),
+                            pass.tokensPerSecond());
+                }
             }
+            runs.forEach((mode, passes) -> curves.get(mode).add(curvePoint(n, passes, single.get(mode))));
         }
         return curves;
     }
 
-    private static JsonObject curvePoint(int clients, Pass pass, Pass single) {
+    /** A level's point: the figures of its run of median aggregate rate, and every run's rate. */
+    private static JsonObject curvePoint(int clients, List<Pass> runs, Pass single) {
+        List<Pass> byRate = new ArrayList<>(runs);
+        byRate.sort(Comparator.comparingDouble(Pass::tokensPerSecond));
+        Pass pass = byRate.get(byRate.size() / 2);
         JsonObject o = new JsonObject();
         o.addProperty("concurrency", clients);
         o.addProperty("aggregate_tokens_per_second", pass.tokensPerSecond());
+        JsonArray rates = new JsonArray();
+        runs.forEach(r -> rates.add(r.tokensPerSecond()));
+        o.add("aggregate_tokens_per_second_rounds", rates);
         o.addProperty("aggregate_tokens_per_second_without_captures", pass.tokensPerSecondWithoutCaptures());
         o.addProperty("speedup_vs_single_stream",
                 single.tokensPerSecond() == 0 ? 0 : pass.tokensPerSecond() / single.tokensPerSecond());
@@ -406,17 +431,18 @@ final class BenchCommand implements Callable<Integer> {
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                "%n%-6s %8s %10s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s%n", "mode",
-                "clients", "tok/s", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t", "=1-stream",
-                "seqs/pass", "nodes", "pass ms", "busy", "capt ms", "step ms", "queue ms", "rest ms", "missed"));
+                "%n%-6s %8s %10s %7s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s%n", "mode",
+                "clients", "tok/s", "spread", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t",
+                "=1-stream", "seqs/pass", "nodes", "pass ms", "busy", "capt ms", "step ms", "queue ms", "rest ms",
+                "missed"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
                 sb.append(String.format(Locale.ROOT,
-                        "%-6s %8d %10.1f %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f"
+                        "%-6s %8d %10.1f %7s %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f"
                                 + " %8.3f %8.3f %8.3f %7.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
-                        c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
+                        spread(c), c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
                         optional(c, "steady_tokens_per_second"), c.get("speedup_vs_single_stream").getAsDouble(),
                         c.get("p50_ms_per_token").getAsDouble(),
                         c.get("p50_ms_per_token_single_stream").getAsDouble(),
@@ -428,6 +454,24 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * How far a level's rounds spread, from the slowest to the fastest against the median, as a percentage; "-" for
+     * a level run once.
+     */
+    private static String spread(JsonObject point) {
+        JsonArray rates = point.has("aggregate_tokens_per_second_rounds")
+                ? point.getAsJsonArray("aggregate_tokens_per_second_rounds") : new JsonArray();
+        if (rates.size() < 2) {
+            return "-";
+        }
+        double[] r = new double[rates.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = rates.get(i).getAsDouble();
+        }
+        Arrays.sort(r);
+        return String.format(Locale.ROOT, "%.0f%%", 100 * (r[r.length - 1] - r[0]) / r[r.length / 2]);
     }
 
     /** A figure that older bench files lack, as NaN there. */
