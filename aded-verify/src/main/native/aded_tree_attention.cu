@@ -21,7 +21,9 @@
 // keys and values arrive together by asynchronous copies (cp.async), the next chunk's while this one is weighed,
 // and the next chunk's mask is read into registers in the same shadow. Against the version before (keys, then
 // values, through registers) that took 3-17% off the kernel on an H100 (2026-12-08, docs/benchmarks.md), less than
-// the loads' latency had promised: at 16 sequences of 40 nodes it still takes some 60 µs a layer, its bound unknown.
+// the loads' latency had promised; the bounds took 7% more at 16 sequences of 40 nodes, 29% at 64, where a third of
+// the rows are padding. At 16 × 40 it still takes some 57 µs a layer, about 5 µs a chunk of keys, its bound unknown
+// (aded-examples/gpu/kernel-variants.sh times variants that each leave one part of a chunk's work out).
 //
 // On by default where the helper has it (-Daded.treeAttention=false leaves attention to the operators).
 #include "aded_tree_attention.h"
