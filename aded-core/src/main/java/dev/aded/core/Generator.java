@@ -367,6 +367,20 @@ public final class Generator implements AutoCloseable {
         return scheduler.maxNodes();
     }
 
+    /** This generator's forward passes of generation steps so far, and why they started: see {@link PassCounts}. */
+    public PassCounts passCounts() {
+        return scheduler.counts();
+    }
+
+    /**
+     * Forward passes of generation steps started so far ({@code passes}, a lone generation's steps included), and of
+     * them those that started because the oldest waiting tree had waited long enough while some running
+     * generation's tree was not ready ({@code startedByWait}); the others started once every running generation's
+     * tree, or a pass's worth of nodes, was waiting. A large share started by the wait means streams wait for
+     * stragglers.
+     */
+    public record PassCounts(long passes, long startedByWait) {}
+
     /** The admission that bounds running and waiting generations, or null when they are unbounded. */
     public Admission admission() {
         return admission;

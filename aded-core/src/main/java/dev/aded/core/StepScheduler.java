@@ -97,6 +97,8 @@ final class StepScheduler {
     private volatile Pass lastPass = Pass.ALONE;
     /** Passes started so far: the next one's number. */
     private long passes;
+    /** Of them, those that started when the oldest step's wait ran out, a running generation's tree not ready. */
+    private long startedByWait;
 
     /** @param maxNodes tree nodes one pass verifies at most; a tree larger than that still runs, alone */
     StepScheduler(TargetModel model, Lock deviceLock, int maxNodes) {
@@ -112,6 +114,16 @@ final class StepScheduler {
     /** The trees and nodes of the pass that started last. */
     Pass lastPass() {
         return lastPass;
+    }
+
+    /** Passes started so far, and how many of them the wait started. */
+    Generator.PassCounts counts() {
+        lock.lock();
+        try {
+            return new Generator.PassCounts(passes, startedByWait);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A generation starts stepping: passes wait for its tree too. */
@@ -234,8 +246,12 @@ final class StepScheduler {
     private Batch lead() {
         lock.lock();
         try {
-            if (passing || !ready()) {
+            Start start = passing ? Start.NOT_YET : start();
+            if (start == Start.NOT_YET) {
                 return null;
+            }
+            if (start == Start.WAITED) {
+                startedByWait++;
             }
             passing = true;
             return new Batch(take(), Thread.currentThread(), passes++);
@@ -287,22 +303,28 @@ final class StepScheduler {
         }
     }
 
+    /** Why a pass starts, or that it should not yet. */
+    private enum Start { NOT_YET, COMPLETE, WAITED }
+
     /**
-     * Whether a pass should start now: every running generation waits, the budget is full, or the oldest has waited
-     * long enough.
+     * Whether a pass should start now: every running generation waits or the budget is full (complete), or the
+     * oldest has waited long enough.
      */
-    private boolean ready() {
+    private Start start() {
         if (waiting.isEmpty()) {
-            return false;
+            return Start.NOT_YET;
         }
         if (waiting.size() >= running || waiting.size() >= MAX_SEQUENCES) {
-            return true;
+            return Start.COMPLETE;
         }
         int nodes = 0;
         for (Step s : waiting) {
             nodes += s.tree.size();
         }
-        return nodes >= maxNodes || System.nanoTime() - waitedSince(waiting.peek()) >= waitNanos();
+        if (nodes >= maxNodes) {
+            return Start.COMPLETE;
+        }
+        return System.nanoTime() - waitedSince(waiting.peek()) >= waitNanos() ? Start.WAITED : Start.NOT_YET;
     }
 
     /** Since when a step has waited for a pass to start: its queueing, or the device's last release if later. */

@@ -208,6 +208,27 @@ class StepSchedulerTest {
         }
     }
 
+    /**
+     * A pass that starts because its tree waited long enough, another running generation's tree not ready, counts as
+     * started by the wait; one whose every running generation waits does not.
+     */
+    @Test
+    void passesThatTheWaitStartsAreCounted() {
+        Recording model = new Recording();
+        StepScheduler scheduler = scheduler(model, StepScheduler.DEFAULT_MAX_NODES);
+        scheduler.join();
+        scheduler.join(); // a generation that brings no tree
+        ModelSession session = model.newSession(16);
+        DraftTree tree = new DraftTree(1);
+        tree.reset(SCRIPT[0]);
+        scheduler.step(session, tree, false, null, logits -> 1);
+        assertEquals(new Generator.PassCounts(1, 1), scheduler.counts());
+        scheduler.leave();
+        scheduler.step(session, tree, false, null, logits -> 1);
+        assertEquals(new Generator.PassCounts(2, 1), scheduler.counts(), "alone, a tree completes its pass");
+        scheduler.leave();
+    }
+
     @Test
     void passesKeepToTheNodeBudgetWhenTheLeaderDoesNotFit() throws Exception {
         for (int budget : new int[] {StepScheduler.DEFAULT_MAX_NODES, 64}) {

@@ -294,11 +294,15 @@ final class BenchCommand implements Callable<Integer> {
         LlamaModel target = (LlamaModel) p.model();
         try {
             long captures = target.graphCaptureNanos();
+            Generator.PassCounts before = p.passCounts();
             long start = System.nanoTime();
             for (Future<Void> f : threads.invokeAll(Collections.nCopies(clients, client))) {
                 f.get();
             }
-            return new Pass(requests, System.nanoTime() - start, target.graphCaptureNanos() - captures);
+            long wall = System.nanoTime() - start;
+            Generator.PassCounts after = p.passCounts();
+            return new Pass(requests, wall, target.graphCaptureNanos() - captures, after.passes() - before.passes(),
+                    after.startedByWait() - before.startedByWait());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while " + clients + " clients were generating", e);
@@ -374,6 +378,10 @@ final class BenchCommand implements Callable<Integer> {
         // out of between two of its steps (its tree not ready yet, or not fitting), each a pass's wait.
         o.addProperty("queue_ms", pass.msPerStep(GenerationStats::queueNanos));
         o.addProperty("missed_passes_per_step", pass.perStep(GenerationStats::missedPasses));
+        // Of the level's passes, the share that started because the oldest tree had waited long enough while a
+        // running generation's tree was not ready: where the wait is long and this share high, streams wait for
+        // stragglers (0 for the single stream, whose trees are always complete).
+        o.addProperty("passes_started_by_wait", pass.started() == 0 ? 0 : (double) pass.startedByWait() / pass.started());
         // A level meets batch shapes its warm-up did not (trees' sizes differ from run to run), and each costs a
         // capture; their time is in the wall time and in the passes that made them.
         o.addProperty("graph_capture_ms", pass.captureNanos() / 1e6);
@@ -431,16 +439,16 @@ final class BenchCommand implements Callable<Integer> {
     /** One row per mode and level, the single-stream latency beside each level's. */
     private static String concurrencyTable(JsonObject out) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                "%n%-6s %8s %10s %7s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s%n", "mode",
-                "clients", "tok/s", "spread", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t",
+                "%n%-6s %8s %10s %7s %10s %10s %8s %10s %10s %10s %10s %6s %8s %6s %8s %8s %8s %8s %7s %7s%n",
+                "mode", "clients", "tok/s", "spread", "no-capture", "steady", "speedup", "p50 ms/t", "1-str ms/t",
                 "=1-stream", "seqs/pass", "nodes", "pass ms", "busy", "capt ms", "step ms", "queue ms", "rest ms",
-                "missed"));
+                "missed", "waited"));
         for (Map.Entry<String, JsonElement> e : out.getAsJsonObject("modes").entrySet()) {
             for (JsonElement point : e.getValue().getAsJsonObject().getAsJsonArray("concurrency_curve")) {
                 JsonObject c = point.getAsJsonObject();
                 sb.append(String.format(Locale.ROOT,
                         "%-6s %8d %10.1f %7s %10.1f %10.1f %7.2fx %10.2f %10.2f %10s %10.2f %6.1f %8.3f %6.2f %8.1f"
-                                + " %8.3f %8.3f %8.3f %7.2f%n",
+                                + " %8.3f %8.3f %8.3f %7.2f %7.2f%n",
                         e.getKey(), c.get("concurrency").getAsInt(), c.get("aggregate_tokens_per_second").getAsDouble(),
                         spread(c), c.get("aggregate_tokens_per_second_without_captures").getAsDouble(),
                         optional(c, "steady_tokens_per_second"), c.get("speedup_vs_single_stream").getAsDouble(),
@@ -450,7 +458,8 @@ final class BenchCommand implements Callable<Integer> {
                         c.get("mean_sequences_per_pass").getAsDouble(), c.get("mean_draft_nodes_per_tree").getAsDouble(),
                         c.get("mean_pass_ms").getAsDouble(), c.get("device_busy").getAsDouble(),
                         c.get("graph_capture_ms").getAsDouble(), optional(c, "step_ms"), optional(c, "queue_ms"),
-                        optional(c, "between_steps_ms"), optional(c, "missed_passes_per_step")));
+                        optional(c, "between_steps_ms"), optional(c, "missed_passes_per_step"),
+                        optional(c, "passes_started_by_wait")));
             }
         }
         return sb.toString();
@@ -491,14 +500,16 @@ final class BenchCommand implements Callable<Integer> {
     private record Request(GenerationResult result, long startNanos, long wallNanos, long captureNanos) {}
 
     /**
-     * The prompt set run once through one mode: each prompt's request, the wall time over them all, and the CUDA graph
-     * captures within it (under the device lock, so every generation waited for them).
+     * The prompt set run once through one mode: each prompt's request, the wall time over them all, the CUDA graph
+     * captures within it (under the device lock, so every generation waited for them), and the generator's passes
+     * that started within it, all and those the wait started ({@link Generator.PassCounts}; none counted for the
+     * single stream).
      */
-    private record Pass(Request[] requests, long wallNanos, long captureNanos) {
+    private record Pass(Request[] requests, long wallNanos, long captureNanos, long started, long startedByWait) {
         /** One request after another: the wall time is theirs alone, not the other modes' turns in between. */
         static Pass oneAtATime(Request[] requests) {
             return new Pass(requests, Arrays.stream(requests).mapToLong(Request::wallNanos).sum(),
-                    Arrays.stream(requests).mapToLong(Request::captureNanos).sum());
+                    Arrays.stream(requests).mapToLong(Request::captureNanos).sum(), 0, 0);
         }
 
         long newTokens() {

@@ -74,6 +74,9 @@ class BenchConcurrencyTest {
                 double queue = point.get("queue_ms").getAsDouble();
                 assertTrue(queue >= 0 && queue <= point.get("step_ms").getAsDouble(), mode + ": the wait is part of"
                         + " the step: " + queue);
+                double waited = point.get("passes_started_by_wait").getAsDouble();
+                assertTrue(point.get("concurrency").getAsInt() == 1 ? waited == 0 : waited >= 0 && waited <= 1,
+                        mode + ": a share of the passes, none for a lone stream: " + waited);
                 double missed = point.get("missed_passes_per_step").getAsDouble();
                 assertTrue(point.get("concurrency").getAsInt() == 1 ? missed == 0 : missed >= 0,
                         mode + ": a lone stream misses no pass: " + missed);
