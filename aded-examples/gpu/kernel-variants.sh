@@ -17,7 +17,7 @@ declare -A edits=(
   [no-products]='s|^      scores<T, D>(t, stage);||; s|^      weighted<T, D>(t, stage);||'
   [no-softmax]='s|^        weigh<T>(x\[w\].*||'
   [no-copies]='s|i < Tile<T, D>::CHUNK \* PIECES; i += THREADS|i < 0; i += THREADS|'
-  [no-mask-reads]='s|if (mask != nullptr) {  // an in-range|if (false) {  // an in-range|'
+  [no-mask-reads]='s|if (row\[w\] != nullptr \&\& k0 + j >= past) {|if (false) {|'
   [chunks-of-32]='s|FIT = 8192 /|FIT = 4096 /|'
   [chunks-of-128]='s|FIT = 8192 /|FIT = 16384 /|'
   [fast-exp]='s|expf(|__expf(|g'

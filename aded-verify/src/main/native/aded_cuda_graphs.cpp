@@ -209,11 +209,11 @@ int aded_tree_attention_available(int head_dim) {
   return aded_tree_attention_supports(head_dim) ? 1 : 0;
 }
 
-// Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel
-// (aded_tree_attention.cu): q [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v
-// [kvH, A, L, D] (strided views of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot),
-// [kvH, S, L, D], mask [A, t, L] or [t, L] in q's type (any strides), or null for none, bounds (int64 [2, A]: where
-// each sequence's open keys and real tokens end) or null. Returns a new tensor [A·t, qH·D] (heap-allocated as DJL's
+// Attention over draft trees, softmax(q·kᵀ + mask)·v unscaled, as the project's own kernel (aded_tree_attention.cu): q
+// [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v [kvH, A, L, D] (strided views
+// of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot), [kvH, S, L, D], mask [A, t, L] or
+// [t, L] in q's type (any strides), or null for none, bounds (int64 [3, A]: where each sequence's open keys and real
+// tokens end, and its past, open to all of them) or null. Returns a new tensor [A·t, qH·D] (heap-allocated as DJL's
 // handles are, which DJL frees), or null with a message.
 void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, void* boundsp, char* err,
                           int len) {
@@ -232,9 +232,9 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
     const int64_t kv_heads = k.size(0), keys = k.size(2), dim = k.size(3);
     const int64_t sequences = slots == nullptr ? k.size(1) : slots->numel();
     const at::Tensor* bounds = static_cast<at::Tensor*>(boundsp);
-    TORCH_CHECK(bounds == nullptr || (bounds->numel() == 2 * sequences && bounds->scalar_type() == at::kLong
+    TORCH_CHECK(bounds == nullptr || (bounds->numel() == 3 * sequences && bounds->scalar_type() == at::kLong
                                       && bounds->is_contiguous() && bounds->device() == k.device()),
-                "tree attention takes the sequences' bounds as a contiguous int64 [2, ", sequences,
+                "tree attention takes the sequences' bounds as a contiguous int64 [3, ", sequences,
                 "] on the keys' device");
     TORCH_CHECK(aded_tree_attention_supports(static_cast<int>(dim)), "no tree-attention kernel for head dimension ",
                 dim, " (see aded_tree_attention_available)");

@@ -13,9 +13,10 @@
 // attention keeps it: a running maximum and sum per row, earlier sums rescaled when the maximum grows. A pass of few
 // sequences splits its keys among blocks (flash-decoding), whose partial sums a second kernel combines. A chunk whose
 // keys are all masked for the block's rows (past a sequence's length in a bucket of keys, or rows of padding) is
-// skipped unread. A batched pass says where each sequence's open keys and real tokens end (bounds): its blocks then
-// leave the keys past them unread without reading the mask first, and the row tiles of a tree's padding (a pass's
-// bucket holds its largest tree) write zeros at once.
+// skipped unread. A batched pass says where each sequence's open keys and real tokens end and up to where its
+// past is open to every real token (bounds): its blocks then leave the keys past the first unread without reading
+// the mask first, the row tiles of a tree's padding (a pass's bucket holds its largest tree) write zeros at once,
+// and only the tree's chunks read the mask.
 //
 // A block is a chain of short dependent steps (a 16-sequence pass of code-15m reads only 2 MB a layer), so a chunk's
 // keys and values arrive together by asynchronous copies (cp.async), the next chunk's while this one is weighed,
@@ -169,10 +170,11 @@ __device__ __forceinline__ Sequence<T> sequence(const TreeAttentionArgs& p, int 
           p.mask == nullptr ? nullptr : static_cast<const T*>(p.mask) + a * p.m_seq};
 }
 
-// The additive mask of the kv head's query row `row` (a token's, shared by its group's query heads) and key `key`.
+// Where the additive mask of the kv head's query row `row` starts (a token's row, shared by its group's query
+// heads), or null for no mask.
 template <typename T>
-__device__ __forceinline__ float mask_at(const TreeAttentionArgs& p, const T* mask, int row, int key) {
-  return mask == nullptr ? 0.f : value(mask[(long long)(row / p.group) * p.m_row + (long long)key * p.m_key]);
+__device__ __forceinline__ const T* mask_row(const TreeAttentionArgs& p, const T* mask, int row) {
+  return mask == nullptr ? nullptr : mask + (long long)(row / p.group) * p.m_row;
 }
 
 // Rows [first, first + N) of the kv head h's query rows of sequence a into shared memory, zeros past its g·t rows.
@@ -230,11 +232,13 @@ __device__ __forceinline__ void fetch(Tile<T, D>& t, int stage, const Sequence<T
 }
 
 // The mask of this warp's rows for the chunk at k0 (n keys) into x (-inf where closed, past the keys or the rows),
-// every load issued before the first is used; returns whether any of them opens a key.
+// every load issued before the first is used; `row` holds where each of the warp's rows' mask starts (any row's for
+// a row past `rows`), and keys below `past` are open for each of the first `rows` rows, read from nowhere. Returns
+// whether any of them opens a key.
 template <typename T, int D>
 __device__ __forceinline__ bool read_mask(float (&x)[Tile<T, D>::MASKED][Tile<T, D>::CHUNK / 32],
-                                          const TreeAttentionArgs& p, const T* mask, int first, int rows, int k0,
-                                          int n) {
+                                          const T* const (&row)[Tile<T, D>::MASKED], long long m_key, int rows,
+                                          int past, int k0, int n) {
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   bool open = false;
@@ -246,8 +250,8 @@ __device__ __forceinline__ bool read_mask(float (&x)[Tile<T, D>::MASKED][Tile<T,
       const int j = lane + 32 * i;
       const bool in = r < rows && j < n;
       float y = in ? 0.f : -CUDART_INF_F;
-      if (mask != nullptr) {  // an in-range address either way, so the loads need no branch
-        const float m = mask_at(p, mask, first + (in ? r : 0), in ? k0 + j : 0);
+      if (row[w] != nullptr && k0 + j >= past) {  // an in-range address, whether the key is in or not
+        const float m = value(row[w][(long long)(in ? k0 + j : 0) * m_key]);
         y = in ? m : y;
       }
       x[w][i] = y;
@@ -289,6 +293,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   const bool bounded = p.bounds != nullptr;
   const int keys = bounded ? static_cast<int>(min((long long)p.keys, p.bounds[a])) : p.keys;
   const int live = bounded ? max(0, min(rows, p.group * static_cast<int>(p.bounds[p.sequences + a]) - first)) : rows;
+  const int past = bounded ? static_cast<int>(p.bounds[2 * p.sequences + a]) : 0;
   const int chunks = (keys + CHUNK - 1) / CHUNK;
   const int c_begin = blockIdx.y * p.per_split;
   const int c_end = live > 0 ? min(chunks, c_begin + p.per_split) : c_begin;
@@ -300,6 +305,12 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   }
   const Sequence<T> seq = sequence<T>(p, a, h);
   const int warp = threadIdx.x / 32;
+  const T* masks[Work::MASKED];  // where each of this warp's rows' mask starts: once, not a division a key
+#pragma unroll
+  for (int w = 0; w < Work::MASKED; w++) {
+    const int r = warp + w * WARPS;
+    masks[w] = mask_row(p, seq.mask, first + (r < live ? r : 0));
+  }
   const int lane = threadIdx.x % 32;
   const int d = threadIdx.x % D;
   const int part = threadIdx.x / D;
@@ -317,7 +328,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
   bool open = false;
   if (c_begin < c_end) {
     const int k0 = c_begin * CHUNK;
-    const bool any = read_mask<T, D>(x, p, seq.mask, first, live, k0, min(CHUNK, keys - k0));
+    const bool any = read_mask<T, D>(x, masks, p.m_key, live, past, k0, min(CHUNK, keys - k0));
     open = bounded || __syncthreads_or(any);
     if (open) {
       fetch<T, D>(t, 0, seq, p, k0, min(CHUNK, keys - k0));
@@ -328,7 +339,7 @@ __global__ void __launch_bounds__(THREADS) tree_attention(TreeAttentionArgs p) {
     bool next = false;
     if (c + 1 < c_end) {
       const int k1 = (c + 1) * CHUNK;
-      const bool any = read_mask<T, D>(y, p, seq.mask, first, live, k1, min(CHUNK, keys - k1));
+      const bool any = read_mask<T, D>(y, masks, p.m_key, live, past, k1, min(CHUNK, keys - k1));
       next = bounded || __syncthreads_or(any);
       if (next) {
         fetch<T, D>(t, stage ^ 1, seq, p, k1, min(CHUNK, keys - k1));

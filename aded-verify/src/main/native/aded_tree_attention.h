@@ -13,9 +13,10 @@ struct TreeAttentionArgs {
   const void* k;  // [kvH, A, L, D]: head, sequence and key strides, dimensions contiguous
   long long k_head, k_seq, k_key;
   const long long* slots;  // on the device, [A]: sequence a reads k's and v's sequence slots[a]; null: a
-  // On the device, [2, A], or null: sequence a's keys from bounds[a] on and its tokens from bounds[A + a] on (its
-  // tree's padding) are masked for every row, so blocks leave those keys unread and write zeros for those tokens
-  // without reading the mask; null: the mask alone says, read a chunk ahead.
+  // On the device, [3, A], or null: sequence a's keys from bounds[a] on and its tokens from bounds[A + a] on (its
+  // tree's padding) are masked for every row, and its keys below bounds[2A + a] (its past) are open for every row of
+  // its other tokens, so blocks leave those keys unread and write zeros for those tokens without reading the mask,
+  // and read it for the tree's keys alone; null: the mask alone says, read a chunk ahead.
   const long long* bounds;
   const void* v;  // as k
   long long v_head, v_seq, v_key;

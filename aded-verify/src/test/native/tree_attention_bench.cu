@@ -62,13 +62,14 @@ float time_shape(const Shape& s, bool bounded, int* splits) {
   // The mask as a batched pass builds it: [A, t, K + 1] cut to K columns.
   const long long stride = s.keys + 1;
   std::vector<__half> mask((size_t)s.sequences * s.tokens * stride, __float2half(-INFINITY));
-  std::vector<long long> table(s.sequences), bounds(2 * s.sequences);
+  std::vector<long long> table(s.sequences), bounds(3 * s.sequences);
   for (int a = 0; a < s.sequences; a++) {
     table[a] = (a * 7) % slots;  // slots out of order, as a batch's are
     const int real = a == 0 ? s.tokens : s.real;  // the bucket holds the largest tree
     const int past = s.past;
     bounds[a] = past + real;
     bounds[s.sequences + a] = real;
+    bounds[2 * s.sequences + a] = past;
     for (int r = 0; r < s.tokens; r++) {
       __half* row = &mask[((size_t)a * s.tokens + r) * stride];
       if (r >= real) {

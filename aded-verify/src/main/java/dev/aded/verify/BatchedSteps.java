@@ -32,15 +32,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The step's input, one float tensor: token ids [R], RoPE rows [R·heads], rows to write [R], row moves of the last
  * commits [B·2·M] (graphs only), the cache rows each sequence attends to [B·K] (gathered only) or each sequence's slot
- * [B] and then where its open keys [B] and real tokens [B] end (by slot only), each attention sequence's past length
- * [A], each tree's attention sequence [B], the attention column of each of its columns [B·N], the tree rows [N], the
- * tree masks as each node's ancestor bits, a byte to 8 nodes [B·N·⌈N/8⌉], then, where the pass's rows are not the
- * attention's (in place, or packed), the pass row of each attention row [A·N] and the attention row of each pass row
- * [R]. Attention has A sequences of N rows and K keys: in place, S slots and the spare slot (whose first row padding
- * nodes write to), each slot's first K rows; gathered, the B sequences, each a past of P keys and its tree's N rows; by
- * slot, the B sequences, each its slot's first K rows. A graph's R is B·N, padding sequences included, or packed, the
- * real nodes rounded up to a power of two; the eager pass packs its rows down to the real nodes where it has any to
- * leave out.
+ * [B] and then where its open keys [B] and real tokens [B] end and its past [B] (by slot only), each attention
+ * sequence's past length [A], each tree's attention sequence [B], the attention column of each of its columns [B·N],
+ * the tree rows [N], the tree masks as each node's ancestor bits, a byte to 8 nodes [B·N·⌈N/8⌉], then, where the pass's
+ * rows are not the attention's (in place, or packed), the pass row of each attention row [A·N] and the attention row of
+ * each pass row [R]. Attention has A sequences of N rows and K keys: in place, S slots and the spare slot (whose first
+ * row padding nodes write to), each slot's first K rows; gathered, the B sequences, each a past of P keys and its
+ * tree's N rows; by slot, the B sequences, each its slot's first K rows. A graph's R is B·N, padding sequences
+ * included, or packed, the real nodes rounded up to a power of two; the eager pass packs its rows down to the real
+ * nodes where it has any to leave out.
  */
 final class BatchedSteps implements AutoCloseable {
     private final LlamaModel model;
@@ -253,13 +253,13 @@ final class BatchedSteps implements AutoCloseable {
             return movesAt(heads) + 2 * b * moves;
         }
 
-        /** By slot, each sequence's slot, then its {@link LlamaModel.Keys#bounds}: open keys, real tokens. */
+        /** By slot, each sequence's slot, then its {@link LlamaModel.Keys#bounds}: open keys, real tokens, past. */
         int boundsAt(int heads) {
             return keysAt(heads) + b;
         }
 
         int lengthsAt(int heads) {
-            return keysAt(heads) + (inPlace ? 0 : bySlot ? 3 * b : b * keys);
+            return keysAt(heads) + (inPlace ? 0 : bySlot ? 4 * b : b * keys);
         }
 
         /**
@@ -510,6 +510,7 @@ final class BatchedSteps implements AutoCloseable {
                 // A padding sequence's rows open their first key, as its tree's padding rows do; it has no tokens.
                 input[keysAt + b + s] = real ? cached + size0 : 1;
                 input[keysAt + 2 * b + s] = size0;
+                input[keysAt + 3 * b + s] = cached;
             }
             for (int j = 0; j < l.past; j++) {
                 input[keysAt + s * l.keys + j] = real ? base + j : slots.spareRow;

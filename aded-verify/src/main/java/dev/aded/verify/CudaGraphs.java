@@ -172,10 +172,10 @@ final class CudaGraphs {
      * {@code softmax(q·kᵀ + mask)·v}, unscaled, as the helper's tree-attention kernel: q {@code [A·t, qH, D]} (A
      * sequences of t rows; rows and heads may be strided), k and v {@code [kvH, A, L, D]} (views of a cache, or
      * gathered) or, with {@code slots} (each sequence's slot, [A], int64), {@code [kvH, S, L, D]}, mask
-     * {@code [A, t, L]} or {@code [t, L]}, or null for none; {@code bounds} (int64 {@code [2, A]}, or null) where
-     * each sequence's open keys and its real tokens end: the kernel leaves the keys past them unread and writes
-     * zeros for the tokens past them, so that a pass's padding costs next to nothing. Returns
-     * {@code [A·t, qH·D]}, in q's manager.
+     * {@code [A, t, L]} or {@code [t, L]}, or null for none; {@code bounds} (int64 {@code [3, A]}, or null) where
+     * each sequence's open keys and its real tokens end, and its past, open to each real token: the kernel leaves
+     * the keys past the first unread, writes zeros for the tokens past the second, and reads the mask only past the
+     * third, so that a pass's padding costs next to nothing. Returns {@code [A·t, qH·D]}, in q's manager.
      */
     static PtNDArray treeAttention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask, PtNDArray slots,
             PtNDArray bounds) {

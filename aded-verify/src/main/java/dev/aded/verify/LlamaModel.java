@@ -436,8 +436,9 @@ public final class LlamaModel implements TargetModel {
         }
 
         /**
-         * For the tree-attention kernel, where each sequence's open keys and real tokens end ([2, B], int64), which
-         * spares it the padding of a pass whose trees differ in size; null where it is not known.
+         * For the tree-attention kernel, where each sequence's open keys and real tokens end and its past, open to
+         * each of those tokens ([3, B], int64): it spares the kernel the padding of a pass whose trees differ in
+         * size, and the mask's reads but for the tree's keys; null where it is not known.
          */
         default PtNDArray bounds() {
             return null;
@@ -711,9 +712,9 @@ public final class LlamaModel implements TargetModel {
     private static final boolean TREE_KERNEL = Boolean.parseBoolean(System.getProperty("aded.treeAttention",
             "true"));
     /**
-     * Whether batched passes tell the kernel where each sequence's keys and tokens end ({@link Keys#bounds}); off
-     * ({@code -Daded.treeAttention.bounds=false}), it finds out from the mask alone, as it did before: for
-     * measuring one against the other.
+     * Whether batched passes tell the kernel where each sequence's keys, tokens and past end
+     * ({@link Keys#bounds}); off ({@code -Daded.treeAttention.bounds=false}), it finds out from the mask alone, as
+     * it did before: for measuring one against the other.
      */
     private static final boolean BOUNDS = Boolean.parseBoolean(System.getProperty("aded.treeAttention.bounds",
             "true"));

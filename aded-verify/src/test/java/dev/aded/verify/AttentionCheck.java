@@ -111,20 +111,23 @@ public final class AttentionCheck {
         }
         PtNDArray k = Torch.slice(past, 0, 0, kvH);
         PtNDArray v = Torch.slice(past, 0, kvH, 2L * kvH);
-        // By slot, all but the first sequence end their real tokens early, as the smaller trees of a pass do.
+        // By slot, all but the first sequence end their real tokens early, as the smaller trees of a pass do (so no
+        // live row of theirs is the one that opens nothing).
         int masks = maskKind == 3 ? a : 1;
         int[] live = new int[masks];
         int[] open = new int[masks];
+        int[] pasts = new int[masks];
         for (int s = 0; s < masks; s++) {
-            live[s] = way == 2 && s > 0 ? t - random.nextInt(t / 2 + 1) : t;
+            live[s] = way == 2 && s > 0 ? t - 1 - random.nextInt(Math.max(1, t / 2)) : t;
         }
-        PtNDArray mask = maskKind == 0 ? null : mask(m, random, dtype, live, open, keys, maskKind);
+        PtNDArray mask = maskKind == 0 ? null : mask(m, random, dtype, live, open, pasts, keys, maskKind);
         PtNDArray bounds = null;
         if (way == 2) {
-            long[] b = new long[2 * a];
+            long[] b = new long[3 * a];
             for (int s = 0; s < a; s++) {
                 b[s] = open[s];
                 b[a + s] = live[s];
+                b[2 * a + s] = pasts[s];
             }
             bounds = (PtNDArray) m.create(b);
         }
@@ -177,11 +180,12 @@ public final class AttentionCheck {
     /**
      * A tree mask like a pass's: row r of sequence s opens the sequence's past (a random length) and a random
      * subset of the tree's columns after it, its own always; rows from {@code live[s]} on open nothing (a tree's
-     * padding), and in a per-sequence mask neither does the last sequence's last row. Each sequence's open keys
-     * end before {@code open[s]}, which this sets.
+     * padding), and in a per-sequence mask whose rows are all live neither does the last sequence's last row. Each
+     * sequence's open keys end before {@code open[s]}, and its past, open to each live row, before {@code past[s]},
+     * which this sets.
      */
-    private static PtNDArray mask(NDManager m, Random random, DataType dtype, int[] live, int[] open, int keys,
-            int kind) {
+    private static PtNDArray mask(NDManager m, Random random, DataType dtype, int[] live, int[] open, int[] pasts,
+            int keys, int kind) {
         int sequences = live.length;
         int t = live[0];
         float[] values = new float[sequences * t * keys];
@@ -189,9 +193,10 @@ public final class AttentionCheck {
         for (int s = 0; s < sequences; s++) {
             int past = random.nextInt(Math.max(1, keys - t + 1));
             open[s] = Math.min(keys, past + live[s]);
+            pasts[s] = past;
             for (int r = 0; r < live[s]; r++) {
                 int at = (s * t + r) * keys;
-                if (kind == 3 && sequences > 1 && s == sequences - 1 && r == t - 1) {
+                if (kind == 3 && sequences > 1 && s == sequences - 1 && r == t - 1 && live[s] == t) {
                     continue;
                 }
                 for (int j = 0; j < past; j++) {

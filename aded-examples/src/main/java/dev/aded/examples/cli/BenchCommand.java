@@ -381,7 +381,8 @@ final class BenchCommand implements Callable<Integer> {
         // Of the level's passes, the share that started because the oldest tree had waited long enough while a
         // running generation's tree was not ready: where the wait is long and this share high, streams wait for
         // stragglers (0 for the single stream, whose trees are always complete).
-        o.addProperty("passes_started_by_wait", pass.started() == 0 ? 0 : (double) pass.startedByWait() / pass.started());
+        o.addProperty("passes_started_by_wait",
+                pass.started() == 0 ? 0 : (double) pass.startedByWait() / pass.started());
         // A level meets batch shapes its warm-up did not (trees' sizes differ from run to run), and each costs a
         // capture; their time is in the wall time and in the passes that made them.
         o.addProperty("graph_capture_ms", pass.captureNanos() / 1e6);
