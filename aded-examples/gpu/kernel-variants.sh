@@ -1,7 +1,8 @@
 #!/bin/bash
-# Times the tree-attention kernel alone (aded-verify/src/test/native/tree_attention_bench.cu) as it is, without
-# bounds, and in variants that each leave one part of a chunk's work out or change it: what is left when a part goes
-# says what that part costs a block. Variants are sed edits of a copy of the kernel, built in parallel (nvcc, there).
+# Times the tree-attention kernel alone (aded-verify/src/test/native/tree_attention_bench.cu) as it is, without bounds,
+# in the warp layout, and in variants that each leave one part of a chunk's work out or change it: what is left when a
+# part goes says what that part costs a block. Variants are sed edits of a copy of the kernel, built in parallel (nvcc,
+# there).
 #
 #   aded-examples/gpu/kernel-variants.sh > variants.txt
 set -uo pipefail
@@ -37,6 +38,9 @@ for v in "${order[@]}"; do
   cat "$work/build-$v.txt"
   if [ -x "$work/bench-$v" ]; then
     "$work/bench-$v"
-    [ "$v" = as-is ] && "$work/bench-$v" nobounds
+    if [ "$v" = as-is ]; then
+      "$work/bench-$v" nobounds
+      "$work/bench-$v" warps
+    fi
   fi
 done

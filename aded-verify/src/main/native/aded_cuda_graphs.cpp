@@ -213,10 +213,11 @@ int aded_tree_attention_available(int head_dim) {
 // [A·t, qH, D] (rows of A sequences of t tokens; rows and heads may be strided), k and v [kvH, A, L, D] (strided views
 // of a KV cache, or gathered keys) or, with slots (int64 [A], each sequence's slot), [kvH, S, L, D], mask [A, t, L] or
 // [t, L] in q's type (any strides), or null for none, bounds (int64 [3, A]: where each sequence's open keys and real
-// tokens end, and its past, open to all of them) or null. Returns a new tensor [A·t, qH·D] (heap-allocated as DJL's
-// handles are, which DJL frees), or null with a message.
-void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, void* boundsp, char* err,
-                          int len) {
+// tokens end, and its past, open to all of them) or null; warps: the warp layout for f16
+// (aded_tree_attention_warps.cu). Returns a new tensor [A·t, qH·D] (heap-allocated as DJL's handles are, which DJL
+// frees), or null with a message.
+void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slotsp, void* boundsp, int warps,
+                          char* err, int len) {
   at::Tensor* out = nullptr;
   guarded(err, len, [&] {
     const at::Tensor& q = *static_cast<at::Tensor*>(qp);
@@ -287,6 +288,7 @@ void* aded_tree_attention(void* qp, void* kp, void* vp, void* maskp, void* slots
     a.group = static_cast<int>(q.size(1) / kv_heads);
     a.head_dim = static_cast<int>(dim);
     a.half = q.scalar_type() == at::kHalf;
+    a.warps = warps != 0;
     aded_tree_attention_split(a);
     at::Tensor partial;  // freed by the caching allocator once the stream has used it
     if (a.splits > 1) {

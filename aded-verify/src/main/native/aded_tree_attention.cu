@@ -441,15 +441,23 @@ cudaError_t launch(const TreeAttentionArgs& p, cudaStream_t stream) {
   resident<T, D>();
   const dim3 grid((p.group * p.tokens + ROWS - 1) / ROWS, p.splits, p.sequences * p.kv_heads);
   tree_attention<T, D><<<grid, THREADS, sizeof(Tile<T, D>), stream>>>(p);
-  if (p.splits > 1) {
-    combine<T, D><<<(unsigned)((long long)p.sequences * p.tokens * p.kv_heads * p.group), D, 0, stream>>>(p);
-  }
-  return cudaGetLastError();
+  return p.splits > 1 ? aded_tree_attention_combine(p, stream) : cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t launch_type(const TreeAttentionArgs& p, cudaStream_t stream) {
   return p.head_dim == 64 ? launch<T, 64>(p, stream) : launch<T, 128>(p, stream);
+}
+
+template <typename T>
+cudaError_t combine_type(const TreeAttentionArgs& p, cudaStream_t stream) {
+  const unsigned rows = (unsigned)((long long)p.sequences * p.tokens * p.kv_heads * p.group);
+  if (p.head_dim == 64) {
+    combine<T, 64><<<rows, 64, 0, stream>>>(p);
+  } else {
+    combine<T, 128><<<rows, 128, 0, stream>>>(p);
+  }
+  return cudaGetLastError();
 }
 
 // The pass's blocks a row tile, and the blocks the GPU holds at once (one wave), for its type and head dimension.
@@ -477,7 +485,9 @@ void aded_tree_attention_split(TreeAttentionArgs& p) {
     cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
     return count > 0 ? count : 132;
   }();
-  if (p.half) {
+  if (p.half && p.warps) {
+    aded_tree_attention_warps_split(p, processors);
+  } else if (p.half) {
     p.head_dim == 64 ? split<__half, 64>(p, processors) : split<__half, 128>(p, processors);
   } else {
     p.head_dim == 64 ? split<float, 64>(p, processors) : split<float, 128>(p, processors);
@@ -485,5 +495,12 @@ void aded_tree_attention_split(TreeAttentionArgs& p) {
 }
 
 cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream) {
+  if (args.half && args.warps) {
+    return aded_tree_attention_warps_launch(args, stream);
+  }
   return args.half ? launch_type<__half>(args, stream) : launch_type<float>(args, stream);
+}
+
+cudaError_t aded_tree_attention_combine(const TreeAttentionArgs& args, cudaStream_t stream) {
+  return args.half ? combine_type<__half>(args, stream) : combine_type<float>(args, stream);
 }

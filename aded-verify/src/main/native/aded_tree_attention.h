@@ -30,6 +30,9 @@ struct TreeAttentionArgs {
   // launch combines into out.
   int per_split, splits;
   float* partial;
+  // f16 only: the warp layout (aded_tree_attention_warps.cu), each warp its own 16 rows in registers, in place of
+  // the block layout's four warps a 16-row tile.
+  bool warps;
 };
 
 // Whether the kernel takes this head dimension.
@@ -41,3 +44,10 @@ void aded_tree_attention_split(TreeAttentionArgs& args);
 
 // Launches softmax(q·kᵀ + mask)·v on stream (scale 1: the weights carry it). Returns the launch's error.
 cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream);
+
+// Combines the splits' partial sums into the output: what both layouts launch after a pass of several splits.
+cudaError_t aded_tree_attention_combine(const TreeAttentionArgs& args, cudaStream_t stream);
+
+// The warp layout's split and launch, for f16 (aded_tree_attention_warps.cu); processors: the GPU's multiprocessors.
+void aded_tree_attention_warps_split(TreeAttentionArgs& args, int processors);
+cudaError_t aded_tree_attention_warps_launch(const TreeAttentionArgs& args, cudaStream_t stream);

@@ -22,11 +22,14 @@ for d in "$cuda/include" $(python3 -c 'import os, nvidia.cuda_runtime as c; prin
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-kernel=("$work/aded_tree_attention.o" -L"$cuda/lib64" -lcudart)
+kernel=("$work/aded_tree_attention.o" "$work/aded_tree_attention_warps.o" -L"$cuda/lib64" -lcudart)
 if [ -x "$nvcc" ]; then
   # Hopper machine code, and PTX for later GPUs to compile at load.
-  "$nvcc" -O3 -std=c++17 -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 \
-    -gencode arch=compute_90,code=compute_90 -c "$src/aded_tree_attention.cu" -o "$work/aded_tree_attention.o"
+  for unit in aded_tree_attention aded_tree_attention_warps; do
+    "$nvcc" -O3 -std=c++17 -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 \
+      -gencode arch=compute_90,code=compute_90 -c "$src/$unit.cu" -o "$work/$unit.o" &
+  done
+  wait
 else
   echo "no nvcc: building the helper without the tree-attention kernel" >&2
   kernel=(-DADED_NO_TREE_KERNEL)

@@ -4,8 +4,9 @@
 // opens its ancestors and itself), the rows past its real tokens open the first key only, as a batched pass lays them
 // out (BatchedSteps); by slot, with bounds unless told otherwise.
 //
-//   aded-verify/src/test/native/build-bench.sh && /tmp/tree_attention_bench [nobounds]
+//   aded-verify/src/test/native/build-bench.sh && /tmp/tree_attention_bench [nobounds] [warps]
 //
+// nobounds: the sequences' bounds left out; warps: the warp layout (aded_tree_attention_warps.cu).
 // Prints a line a shape: sequences × (real tokens of a bucket of t), keys (open of a bucket), the splits and the
 // median µs a launch (kernel and combine) over 200 launches.
 #include <cuda_fp16.h>
@@ -51,7 +52,7 @@ std::vector<__half> random_halves(size_t n, float scale, std::mt19937& gen) {
   return out;
 }
 
-float time_shape(const Shape& s, bool bounded, int* splits) {
+float time_shape(const Shape& s, bool bounded, bool warps, int* splits) {
   std::mt19937 gen(7);
   const int heads = s.kv_heads * s.group;
   const int slot_rows = s.keys + 64;
@@ -113,6 +114,7 @@ float time_shape(const Shape& s, bool bounded, int* splits) {
   a.group = s.group;
   a.head_dim = s.dim;
   a.half = true;
+  a.warps = warps;
   aded_tree_attention_split(a);
   *splits = a.splits;
   float* partial = nullptr;
@@ -149,7 +151,12 @@ float time_shape(const Shape& s, bool bounded, int* splits) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool bounded = !(argc > 1 && std::strcmp(argv[1], "nobounds") == 0);
+  bool bounded = true;
+  bool warps = false;
+  for (int i = 1; i < argc; i++) {
+    bounded &= std::strcmp(argv[i], "nobounds") != 0;
+    warps |= std::strcmp(argv[i], "warps") == 0;
+  }
   // code-15m's heads (2 kv heads of 3 query heads, 64 dimensions) and the 7B's (32 of 1, 128).
   const Shape shapes[] = {
       {1, 16, 16, 512, 300, 2, 3, 64},    {1, 64, 40, 1024, 560, 2, 3, 64},  {16, 16, 16, 512, 300, 2, 3, 64},
@@ -157,10 +164,10 @@ int main(int argc, char** argv) {
       {64, 16, 8, 512, 300, 2, 3, 64},    {64, 64, 40, 1024, 560, 2, 3, 64}, {16, 16, 16, 512, 300, 32, 1, 128},
       {16, 64, 20, 512, 300, 32, 1, 128},
   };
-  std::printf("%s\n", bounded ? "with bounds" : "without bounds");
+  std::printf("%s, %s layout\n", bounded ? "with bounds" : "without bounds", warps ? "warp" : "block");
   for (const Shape& s : shapes) {
     int splits = 0;
-    const float us = time_shape(s, bounded, &splits);
+    const float us = time_shape(s, bounded, warps, &splits);
     std::printf("%3d x (%2d of %2d tokens), %4d keys (%3d past), kv heads %2d x %d, D %3d: %2d splits, %7.1f us\n",
                 s.sequences, s.real, s.tokens, s.keys, s.past, s.kv_heads, s.group, s.dim, splits, us);
   }

@@ -175,14 +175,16 @@ final class CudaGraphs {
      * {@code [A, t, L]} or {@code [t, L]}, or null for none; {@code bounds} (int64 {@code [3, A]}, or null) where
      * each sequence's open keys and its real tokens end, and its past, open to each real token: the kernel leaves
      * the keys past the first unread, writes zeros for the tokens past the second, and reads the mask only past the
-     * third, so that a pass's padding costs next to nothing. Returns {@code [A·t, qH·D]}, in q's manager.
+     * third, so that a pass's padding costs next to nothing; {@code warps}: in f16, the warp layout (each warp its
+     * own 16 query rows in registers, aded_tree_attention_warps.cu) in place of the block layout. Returns
+     * {@code [A·t, qH·D]}, in q's manager.
      */
     static PtNDArray treeAttention(PtNDArray q, PtNDArray k, PtNDArray v, PtNDArray mask, PtNDArray slots,
-            PtNDArray bounds) {
+            PtNDArray bounds, boolean warps) {
         Pointer out = Binding.aded_tree_attention(new Pointer(q.getHandle()), new Pointer(k.getHandle()),
                 new Pointer(v.getHandle()), mask == null ? null : new Pointer(mask.getHandle()),
                 slots == null ? null : new Pointer(slots.getHandle()),
-                bounds == null ? null : new Pointer(bounds.getHandle()), error(), ERR);
+                bounds == null ? null : new Pointer(bounds.getHandle()), warps ? 1 : 0, error(), ERR);
         if (out == null) {
             check(-1, "tree attention");
         }
@@ -280,7 +282,7 @@ final class CudaGraphs {
         static native Pointer aded_attention(Pointer q, Pointer k, Pointer v, Pointer mask, byte[] err, int len);
 
         static native Pointer aded_tree_attention(Pointer q, Pointer k, Pointer v, Pointer mask, Pointer slots,
-                Pointer bounds, byte[] err, int len);
+                Pointer bounds, int warps, byte[] err, int len);
 
         static native int aded_tree_attention_available(int headDim);
 

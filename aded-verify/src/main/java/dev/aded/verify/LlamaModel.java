@@ -643,7 +643,7 @@ public final class LlamaModel implements TargetModel {
             queries = keys.packing().toPadded(queries, qH, hd);
         }
         PtNDArray o = kernel ? CudaGraphs.treeAttention(queries, pastKeys, values, mask, keys.slotTable(),
-                BOUNDS ? keys.bounds() : null)
+                BOUNDS ? keys.bounds() : null, WARPS)
                 : groupedAttention(queries, pastKeys, values, mask, fused, b, rows / b, g, dtype);
         if (keys.packing() != null) {
             o = keys.packing().toPacked(o);
@@ -718,6 +718,11 @@ public final class LlamaModel implements TargetModel {
      */
     private static final boolean BOUNDS = Boolean.parseBoolean(System.getProperty("aded.treeAttention.bounds",
             "true"));
+    /**
+     * Whether the kernel runs in f16 in its warp layout ({@code -Daded.treeAttention.warps=true}; see
+     * {@link CudaGraphs#treeAttention}): opt-in until a GPU has measured it against the block layout.
+     */
+    private static final boolean WARPS = Boolean.getBoolean("aded.treeAttention.warps");
 
     private static final boolean FUSED = Boolean.parseBoolean(System.getProperty("aded.fusedAttention", "true"));
     /**

@@ -10,14 +10,15 @@ import java.util.Random;
 
 /**
  * GPU check of the helper's tree-attention kernel against DJL's operators ({@link LlamaModel#groupedAttention}), on
- * random queries, keys, values and tree masks: code-15m's heads (2 kv heads of 64 dimensions, 3 query heads each)
- * and 7B-like ones (128 dimensions, no grouping); one sequence and batches; keys read in place from a cache of slots
+ * random queries, keys, values and tree masks: code-15m's heads (2 kv heads of 64 dimensions, 3 query heads each) and
+ * 7B-like ones (128 dimensions, no grouping); one sequence and batches; keys read in place from a cache of slots
  * (strided), by slot (in place among more slots, a table naming each sequence's) or gathered (contiguous); a mask per
  * sequence, one for all (also a transposed view), or none; key counts on and off the kernel's chunks; by slot, with
- * bounds (where each sequence's open keys and real tokens end, the tokens past them a tree's padding). The graph and
- * batch checks compare the kernel with itself (both their paths run it), so this is the check of what it computes.
- * Rows whose every key is masked (padding) must come out zeros. Run on a machine with a GPU and the helper
- * (aded-examples/gpu/run-on-device.sh attention-check); prints a line per case, exits 1 on a failure.
+ * bounds (where each sequence's open keys and real tokens end, the tokens past them a tree's padding); in f16 both
+ * layouts, block and warp (aded_tree_attention_warps.cu). The graph and batch checks compare the kernel with itself
+ * (both their paths run it), so this is the check of what it computes. Rows whose every key is masked (padding) must
+ * come out zeros. Run on a machine with a GPU and the helper (aded-examples/gpu/run-on-device.sh attention-check);
+ * prints a line per case, exits 1 on a failure.
  *
  * <pre>java -cp ... dev.aded.verify.AttentionCheck [f16|f32]</pre>
  */
@@ -62,10 +63,13 @@ public final class AttentionCheck {
                 System.out.println("FAIL no CUDA helper: nothing to check");
                 System.exit(1);
             }
-            Random random = new Random(7);
-            for (int[] c : CASES) {
-                try (NDManager scope = manager.newSubManager()) {
-                    failures += check(scope, dtype, tol, c, random) ? 0 : 1;
+            // f16 in both layouts (f32 has the block layout alone), each on the same random inputs.
+            for (boolean warps : dtype == DataType.FLOAT16 ? new boolean[] {false, true} : new boolean[] {false}) {
+                Random random = new Random(7);
+                for (int[] c : CASES) {
+                    try (NDManager scope = manager.newSubManager()) {
+                        failures += check(scope, dtype, tol, c, random, warps) ? 0 : 1;
+                    }
                 }
             }
         }
@@ -73,7 +77,7 @@ public final class AttentionCheck {
         System.exit(failures == 0 ? 0 : 1);
     }
 
-    private static boolean check(NDManager m, DataType dtype, float tol, int[] c, Random random) {
+    private static boolean check(NDManager m, DataType dtype, float tol, int[] c, Random random, boolean warps) {
         int kvH = c[0];
         int g = c[1];
         int hd = c[2];
@@ -138,7 +142,8 @@ public final class AttentionCheck {
         float[] e = expected.toFloatArray();
         PtNDArray allKeys = Torch.slice(all, 0, 0, kvH);
         PtNDArray allValues = Torch.slice(all, 0, kvH, 2L * kvH);
-        float[] x = f32(CudaGraphs.treeAttention(queries, allKeys, allValues, mask, table, bounds)).toFloatArray();
+        float[] x = f32(CudaGraphs.treeAttention(queries, allKeys, allValues, mask, table, bounds, warps))
+                .toFloatArray();
         float[] ops = f32(LlamaModel.groupedAttention(queries, k, v, mask, false, a, t, g, dtype)).toFloatArray();
         float worst = 0;
         float opsWorst = 0;
@@ -154,8 +159,9 @@ public final class AttentionCheck {
             }
         }
         boolean ok = worst <= tol && zeros && e.length == x.length;
-        System.out.printf("%s %s: kv heads %d x %d, D %d, %d sequences of %d rows, %d keys %s, mask %s: max |diff|"
-                + " %.2e (tol %.0e; DJL's operators in this type %.2e)%s%n", ok ? "PASS" : "FAIL", dtype, kvH, g, hd,
+        System.out.printf("%s %s%s: kv heads %d x %d, D %d, %d sequences of %d rows, %d keys %s, mask %s: max |diff|"
+                + " %.2e (tol %.0e; DJL's operators in this type %.2e)%s%n", ok ? "PASS" : "FAIL", dtype,
+                warps ? " warps" : "", kvH, g, hd,
                 a, t, keys, WAYS[way], MASKS[maskKind], worst, tol, opsWorst,
                 padding > 0 ? ", " + padding / (hd * g) + " padding rows" + (zeros ? " zeros" : " NOT zeros") : "");
         return ok;
