@@ -223,8 +223,10 @@ final class Decoding {
             int drafted = produced - 1;
             if (sizer != null) {
                 if (step.sequences() == 1) {
-                    // A batched pass's time is shared with the other trees: it does not price this tree alone.
                     cost.observe(tree.size(), cached, step.stepNanos());
+                } else {
+                    // A batched pass's time is shared with the other trees: it prices batched passes, not this tree.
+                    cost.observeShared(step.sequences(), step.nodes(), cached, step.passNanos());
                 }
                 drafted = sizer.learn(stepTokens, produced);
             }

@@ -54,13 +54,14 @@ final class StepScheduler {
     }
 
     /**
-     * A step's outcome: tokens produced, trees in its pass, the time it took under the device lock (the pass and
-     * this generation's acceptance), the pass's own time, from its start until its results were back (shared by
-     * its trees), how long the step waited for its pass to start, and that pass's number (passes are numbered as
-     * they start, so a generation whose passes' numbers leap was left out of those between: its tree was not ready,
-     * or did not fit).
+     * A step's outcome: tokens produced, trees in its pass and their nodes (roots included), the time it took under
+     * the device lock (the pass and this generation's acceptance), the pass's own time, from its start until its
+     * results were back (shared by its trees), how long the step waited for its pass to start, and that pass's
+     * number (passes are numbered as they start, so a generation whose passes' numbers leap was left out of those
+     * between: its tree was not ready, or did not fit).
      */
-    record Outcome(int produced, int sequences, long stepNanos, long passNanos, long queueNanos, long pass) {}
+    record Outcome(int produced, int sequences, int nodes, long stepNanos, long passNanos, long queueNanos,
+            long pass) {}
 
     /**
      * A pass's trees and their nodes in all: the last one's is what a generation's next tree will likely share a
@@ -230,8 +231,8 @@ final class StepScheduler {
             }
             long own = led != null ? System.nanoTime() - led.start
                     : me.batch.passNanos + (System.nanoTime() - accepting);
-            return new Outcome(produced, me.batch.steps.length, own, me.batch.passNanos, me.batch.start - me.since,
-                    me.batch.number);
+            return new Outcome(produced, me.batch.steps.length, me.batch.nodes, own, me.batch.passNanos,
+                    me.batch.start - me.since, me.batch.number);
         } finally {
             if (led != null) {
                 interrupted |= finish(led);
@@ -464,6 +465,8 @@ final class StepScheduler {
         final Step[] steps;
         final Thread leader;
         final long number;
+        /** The trees' nodes, roots included: counted as the pass starts, since each tree is redrawn after it. */
+        final int nodes;
         final AtomicInteger remaining;
         long start;
         long passNanos;
@@ -474,6 +477,11 @@ final class StepScheduler {
             this.steps = steps;
             this.leader = leader;
             this.number = number;
+            int n = 0;
+            for (Step s : steps) {
+                n += s.tree.size();
+            }
+            this.nodes = n;
             this.remaining = new AtomicInteger(steps.length);
         }
 

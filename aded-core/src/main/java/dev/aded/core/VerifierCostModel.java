@@ -64,6 +64,14 @@ public final class VerifierCostModel {
      * a tree costs what its padded size costs, not a price interpolated below it.
      */
     private int[] padded = new int[0];
+    /**
+     * How much more a node costs in a pass of several trees than the single-tree prices say: the factor on their part
+     * above one node's price ({@link #sharedCurve}), learnt from live batched passes ({@link #observeShared}). Single
+     * trees are timed in one sequence's pass, and on a 7B-shape model 12 trees of some 16 nodes took 23.6 ms where
+     * those prices put 188 nodes at 10.1 ms (an H100, 2026-12-08): a batch's attention, padding and gathers grow with
+     * its trees as one sequence's do not, and the sizer, told 0.01 ms a node, drew trees whose nodes cost 0.07.
+     */
+    private double sharedSlope = 1.0;
 
     private VerifierCostModel() {}
 
@@ -229,8 +237,8 @@ public final class VerifierCostModel {
      * it costs everyone. Priced alone (as {@link #curve} does), each tree would buy nodes whose time all the others
      * wait for too, and on a 7B model sixteen 64-node trees filled a pass with compute. Under a linear cost
      * {@code T(n) = T0 + n t} the price is {@code T0 / trees + k t}; where prices bend (padding, ceilings) it is kept
-     * at {@code T(1) / trees} at least. Prices come from single trees of that many nodes: a pass of several trees
-     * costs about the same per node, and more per tree, which this leaves out.
+     * at {@code T(1) / trees} at least. Prices come from single trees of that many nodes, their part above one node's
+     * price scaled by what live batched passes showed it to be ({@link #observeShared}).
      */
     public synchronized void sharedCurve(int context, int trees, int nodes, double[] out) {
         if (trees <= 1) {
@@ -240,13 +248,47 @@ public final class VerifierCostModel {
         requireMeasured();
         double[] ceilings = ceilings(context);
         int others = nodes - nodes / trees;
-        double pass = price(nodes, context, ceilings);
+        double one = price(1, context, ceilings);
+        double pass = shared(nodes, context, ceilings, one);
         double share = pass / trees;
-        double floor = price(1, context, ceilings) / trees;
+        double floor = one / trees;
         for (int k = 1; k < out.length; k++) {
-            out[k] = Math.max(floor, share + price(others + k, context, ceilings) - pass);
+            out[k] = Math.max(floor, share + shared(others + k, context, ceilings, one) - pass);
         }
     }
+
+    /** A batched pass of {@code nodes} nodes: one node's price, and the single tree's part above it scaled. */
+    private double shared(int nodes, int context, double[] ceilings, double one) {
+        return one + sharedSlope * (price(nodes, context, ceilings) - one);
+    }
+
+    /**
+     * Learns from one live batched pass of {@code trees} trees and {@code nodes} nodes (roots included), after some
+     * {@code context} cached tokens, that took {@code nanos} from its start until its results were back. Each of a
+     * pass's trees reports it, so each moves the factor a {@code 1 / trees} share of a single step's move, towards
+     * what this pass says it is (held within [1/4, 16]). A pass whose nodes add less than a quarter of one node's
+     * price to it says nothing: its time's noise would swamp them (on the 2-core CPU, 4 trees of a few nodes each
+     * taught a factor of 6.5 from passes of 25-31 ms whose nodes were priced at a millisecond or two).
+     */
+    public synchronized void observeShared(int trees, int nodes, int context, long nanos) {
+        requireMeasured();
+        double[] ceilings = ceilings(context);
+        double one = price(1, context, ceilings);
+        double above = price(nodes, context, ceilings) - one;
+        if (trees < 2 || above < one / 4) {
+            return;
+        }
+        double seen = Math.max(MIN_SHARED_SLOPE, Math.min(MAX_SHARED_SLOPE, (nanos - one) / above));
+        sharedSlope *= Math.exp(LEARNING_RATE / trees * Math.log(seen / sharedSlope));
+    }
+
+    /** What batched passes have shown a node to cost against the single-tree prices: see {@link #sharedCurve}. */
+    public synchronized double sharedSlope() {
+        return sharedSlope;
+    }
+
+    private static final double MIN_SHARED_SLOPE = 0.25;
+    private static final double MAX_SHARED_SLOPE = 16;
 
     private double price(int nodes, int context, double[] ceilings) {
         return Math.min(predict(nodes, context), ceiling(ceilings, nodes));

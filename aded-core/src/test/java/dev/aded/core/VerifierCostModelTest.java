@@ -189,6 +189,36 @@ class VerifierCostModelTest {
     }
 
     @Test
+    void batchedPassesTeachWhatANodeCostsInThem() {
+        // Single trees: 8 ms and 20 µs a node. Batched passes of 16 trees and 320 nodes take 8.02 ms and 60 µs for
+        // each node past the first, three times the single trees' rate, as a 7B-shape batch's attention makes them.
+        int[] sizes = {1, 64, 256, 1024};
+        double[] nanos = new double[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            nanos[i] = 8e6 + 20e3 * sizes[i];
+        }
+        VerifierCostModel cost = VerifierCostModel.measured(sizes, nanos);
+        long pass = (long) (8.02e6 + 60e3 * 319);
+        cost.observeShared(1, 320, 8, pass * 100);
+        assertEquals(1.0, cost.sharedSlope(), 1e-12, "a pass of one tree teaches the single prices, not these");
+        for (int i = 0; i < 16 * 200; i++) {
+            cost.observeShared(16, 320, 8, pass);
+        }
+        assertEquals(3.0, cost.sharedSlope(), 0.01);
+        double[] shared = new double[65];
+        cost.sharedCurve(8, 16, 320, shared);
+        assertEquals(60e3, shared[21] - shared[20], 1e3, "a node of a shared tree at the batched rate");
+        assertEquals(pass / 16.0, shared[20], 2e4, "a tree of the mean size pays its share of the pass");
+        double[] alone = new double[65];
+        cost.curve(8, alone);
+        assertEquals(20e3, alone[21] - alone[20], 1e-3, "a tree alone keeps the single prices");
+        for (int i = 0; i < 16 * 400; i++) {
+            cost.observeShared(16, 320, 8, pass * 1000);
+        }
+        assertEquals(16.0, cost.sharedSlope(), 0.1, "held within 16 however slow the passes");
+    }
+
+    @Test
     void liveStepsMoveTheSizesTheyLieBetween() {
         VerifierCostModel cost = VerifierCostModel.measured(new int[] {1, 16, 64}, new double[] {10e6, 20e6, 40e6});
         double[] curve = new double[65];

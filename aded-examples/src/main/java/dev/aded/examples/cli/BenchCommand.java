@@ -193,6 +193,8 @@ final class BenchCommand implements Callable<Integer> {
                     prices.addProperty(Integer.toString(nodes), cost.nanos(nodes, PRICE_CONTEXT) / 1e6);
                 }
                 out.add("step_ms_by_nodes_at_" + PRICE_CONTEXT + "_tokens", prices);
+                // What batched passes taught the sizer a node costs in them against those single-tree prices.
+                out.addProperty("shared_pass_slope", cost.sharedSlope());
             }
             Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out),
                     StandardCharsets.UTF_8);

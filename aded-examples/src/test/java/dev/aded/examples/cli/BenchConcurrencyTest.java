@@ -27,6 +27,7 @@ class BenchConcurrencyTest {
         assertEquals(JsonParser.parseString("[1, 3]"), out.get("concurrency"));
         assertEquals(96, out.get("max_pass_nodes").getAsInt(), "the pass node budget the run was given");
         assertEquals(2, out.get("rounds").getAsInt());
+        assertTrue(out.get("shared_pass_slope").getAsDouble() > 0, "the sizer's price of a node in a batched pass");
         for (String mode : new String[] {"ar", "aded"}) {
             JsonObject m = out.getAsJsonObject("modes").getAsJsonObject(mode);
             assertTrue(m.has("tokens_per_second") && m.has("identical_to_ar"), mode + ": existing fields kept");
