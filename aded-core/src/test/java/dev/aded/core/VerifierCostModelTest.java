@@ -167,15 +167,20 @@ class VerifierCostModelTest {
         assertEquals(15e6, monotone.nanos(8, 8), 0.5e6, "a monotone curve is left as measured");
     }
 
-    @Test
-    void aTreeSharingAPassPaysItsShareAndWhatItsOwnNodesAdd() {
-        // A pass costs 8 ms and 20 µs a node: a tree among 16 pays 8 / 16 ms, and 20 µs for each of its nodes.
+    /** Single trees timed at 8 ms and 20 µs a node, from 1 to 1,024 nodes. */
+    private static VerifierCostModel eightMsAndTwentyMicrosANode() {
         int[] sizes = {1, 64, 256, 1024};
         double[] nanos = new double[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
             nanos[i] = 8e6 + 20e3 * sizes[i];
         }
-        VerifierCostModel cost = VerifierCostModel.measured(sizes, nanos);
+        return VerifierCostModel.measured(sizes, nanos);
+    }
+
+    @Test
+    void aTreeSharingAPassPaysItsShareAndWhatItsOwnNodesAdd() {
+        // A pass costs 8 ms and 20 µs a node: a tree among 16 pays 8 / 16 ms, and 20 µs for each of its nodes.
+        VerifierCostModel cost = eightMsAndTwentyMicrosANode();
         double[] shared = new double[65];
         cost.sharedCurve(8, 16, 16 * 20, shared);
         for (int k : new int[] {1, 2, 20, 64}) {
@@ -192,12 +197,7 @@ class VerifierCostModelTest {
     void batchedPassesTeachWhatANodeCostsInThem() {
         // Single trees: 8 ms and 20 µs a node. Batched passes of 16 trees and 320 nodes take 8.02 ms and 60 µs for
         // each node past the first, three times the single trees' rate, as a 7B-shape batch's attention makes them.
-        int[] sizes = {1, 64, 256, 1024};
-        double[] nanos = new double[sizes.length];
-        for (int i = 0; i < sizes.length; i++) {
-            nanos[i] = 8e6 + 20e3 * sizes[i];
-        }
-        VerifierCostModel cost = VerifierCostModel.measured(sizes, nanos);
+        VerifierCostModel cost = eightMsAndTwentyMicrosANode();
         long pass = (long) (8.02e6 + 60e3 * 319);
         cost.observeShared(1, 320, 8, pass * 100);
         assertEquals(1.0, cost.sharedSlope(), 1e-12, "a pass of one tree teaches the single prices, not these");
