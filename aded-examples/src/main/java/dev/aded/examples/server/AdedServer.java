@@ -65,7 +65,7 @@ public final class AdedServer implements AutoCloseable {
         this.generator = generator;
         this.backend = new Backend(generator, s.defaultMaxTokens(), s.parallel());
         this.admission = new Admission(s.parallel(), s.maxQueue());
-        this.metrics = new Metrics(admission::waiting, admission::running);
+        this.metrics = new Metrics(admission::waiting, admission::running, generator::passCounts);
         this.apiKey = s.apiKey() == null || s.apiKey().isEmpty() ? null : s.apiKey().getBytes(StandardCharsets.UTF_8);
         try (InputStream in = AdedServer.class.getResourceAsStream("index.html")) {
             this.page = in.readAllBytes();

@@ -1,5 +1,6 @@
 package dev.aded.examples.server;
 
+import dev.aded.core.Generator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -7,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /** The server's counters, written in Prometheus' text format at {@code /metrics}. */
 final class Metrics {
@@ -19,10 +21,12 @@ final class Metrics {
     private final LongAdder promptTokens = new LongAdder();
     private final IntSupplier queueDepth;
     private final IntSupplier running;
+    private final Supplier<Generator.PassCounts> scheduler;
 
-    Metrics(IntSupplier queueDepth, IntSupplier running) {
+    Metrics(IntSupplier queueDepth, IntSupplier running, Supplier<Generator.PassCounts> scheduler) {
         this.queueDepth = queueDepth;
         this.running = running;
+        this.scheduler = scheduler;
     }
 
     void request(String endpoint, int status) {
@@ -71,6 +75,14 @@ final class Metrics {
         out.append("aded_queue_depth ").append(queueDepth.getAsInt()).append('\n');
         header(out, "aded_running_requests", "gauge", "Requests generating now.");
         out.append("aded_running_requests ").append(running.getAsInt()).append('\n');
+        Generator.PassCounts passes = scheduler.get();
+        header(out, "aded_scheduler_passes_total", "counter",
+                "Forward passes the step scheduler ran, each over the trees of the generations ready for it.");
+        out.append("aded_scheduler_passes_total ").append(passes.passes()).append('\n');
+        header(out, "aded_scheduler_passes_started_by_wait_total", "counter",
+                "Of them, those that started when the oldest tree had waited long enough, a running generation's"
+                        + " tree not ready.");
+        out.append("aded_scheduler_passes_started_by_wait_total ").append(passes.startedByWait()).append('\n');
         return out.toString();
     }
 

@@ -2,6 +2,7 @@ package dev.aded.examples.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -72,5 +73,9 @@ class ConcurrentStreamsTest {
         assertEquals(0, server.settledMetric("aded_queue_depth", 0, 5));
         assertEquals(2 * CLIENTS, server.settledMetric(
                 "aded_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"}", 2 * CLIENTS, 5));
+        double passes = server.metric("aded_scheduler_passes_total");
+        double waited = server.metric("aded_scheduler_passes_started_by_wait_total");
+        assertTrue(passes > 0 && waited >= 0 && waited <= passes,
+                passes + " passes, " + waited + " started by the wait");
     }
 }
