@@ -419,20 +419,11 @@ __global__ void __launch_bounds__(D) combine(TreeAttentionArgs p) {
   static_cast<T*>(p.out)[row * D + d] = to<T>(total > 0.f ? acc / total : 0.f);
 }
 
-// Blocks of the kernel that one multiprocessor holds at once (its shared memory bounds them), asked once per type;
-// the first call also lets the kernel use over 48 KB of shared memory.
+// Blocks of the kernel that one multiprocessor holds at once (its shared memory bounds them), asked once per type.
 template <typename T, int D>
 int resident() {
-  static const int blocks = [] {
-    int n = 0;
-    if (cudaFuncSetAttribute(tree_attention<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             (int)sizeof(Tile<T, D>)) != cudaSuccess
-        || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, tree_attention<T, D>, THREADS, sizeof(Tile<T, D>))
-               != cudaSuccess) {
-      return 1;
-    }
-    return n > 0 ? n : 1;
-  }();
+  static const int blocks = aded_tree_attention_resident(reinterpret_cast<const void*>(tree_attention<T, D>),
+                                                         THREADS, (int)sizeof(Tile<T, D>));
   return blocks;
 }
 
@@ -464,18 +455,30 @@ cudaError_t combine_type(const TreeAttentionArgs& p, cudaStream_t stream) {
 template <typename T, int D>
 void split(TreeAttentionArgs& p, int processors) {
   const long long tiles = (long long)((p.group * p.tokens + ROWS - 1) / ROWS) * p.kv_heads * p.sequences;
-  const long long wave = (long long)processors * resident<T, D>();
-  const int chunks = (p.keys + Tile<T, D>::CHUNK - 1) / Tile<T, D>::CHUNK;
+  aded_tree_attention_set_splits(p, tiles, (long long)processors * resident<T, D>(), Tile<T, D>::CHUNK);
+}
+
+}  // namespace
+
+bool aded_tree_attention_supports(int head_dim) { return head_dim == 64 || head_dim == 128; }
+
+int aded_tree_attention_resident(const void* kernel, int threads, int shared_bytes) {
+  int n = 0;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes) != cudaSuccess
+      || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, shared_bytes) != cudaSuccess) {
+    return 1;
+  }
+  return n > 0 ? n : 1;
+}
+
+void aded_tree_attention_set_splits(TreeAttentionArgs& p, long long tiles, long long wave, int chunk) {
+  const int chunks = (p.keys + chunk - 1) / chunk;
   // As many splits as one wave holds (a second wave would wait for the first), at least one, at most a chunk each.
   const long long wanted = wave / tiles > 1 ? wave / tiles : 1;
   const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);
   p.per_split = (chunks + splits - 1) / splits;
   p.splits = (chunks + p.per_split - 1) / p.per_split;
 }
-
-}  // namespace
-
-bool aded_tree_attention_supports(int head_dim) { return head_dim == 64 || head_dim == 128; }
 
 void aded_tree_attention_split(TreeAttentionArgs& p) {
   static int processors = [] {

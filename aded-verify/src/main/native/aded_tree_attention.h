@@ -45,6 +45,13 @@ void aded_tree_attention_split(TreeAttentionArgs& args);
 // Launches softmax(q·kᵀ + mask)·v on stream (scale 1: the weights carry it). Returns the launch's error.
 cudaError_t aded_tree_attention_launch(const TreeAttentionArgs& args, cudaStream_t stream);
 
+// Shared by both layouts' launches (not the helper's business): the blocks of `kernel` one multiprocessor holds at
+// once with `shared_bytes` of dynamic shared memory (which it is first allowed to use past 48 KB), at least 1; and,
+// for a pass whose row tiles take `tiles` blocks, how its keys split among blocks in chunks of `chunk` keys: as many
+// splits as one wave of `wave` blocks holds, at least one, at most a chunk each (per_split and splits).
+int aded_tree_attention_resident(const void* kernel, int threads, int shared_bytes);
+void aded_tree_attention_set_splits(TreeAttentionArgs& args, long long tiles, long long wave, int chunk);
+
 // Combines the splits' partial sums into the output: what both layouts launch after a pass of several splits.
 cudaError_t aded_tree_attention_combine(const TreeAttentionArgs& args, cudaStream_t stream);
 

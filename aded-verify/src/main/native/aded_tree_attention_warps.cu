@@ -265,32 +265,18 @@ __global__ void __launch_bounds__(THREADS) tree_attention_warps(TreeAttentionArg
   }
 }
 
-// Blocks one multiprocessor holds at once; the first call also lets the kernel use over 48 KB of shared memory.
+// Blocks one multiprocessor holds at once, asked once per head dimension.
 template <int D>
 int resident() {
-  static const int blocks = [] {
-    int n = 0;
-    if (cudaFuncSetAttribute(tree_attention_warps<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             (int)sizeof(Chunks<D>)) != cudaSuccess
-        || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, tree_attention_warps<D>, THREADS, sizeof(Chunks<D>))
-               != cudaSuccess) {
-      return 1;
-    }
-    return n > 0 ? n : 1;
-  }();
+  static const int blocks = aded_tree_attention_resident(reinterpret_cast<const void*>(tree_attention_warps<D>),
+                                                         THREADS, (int)sizeof(Chunks<D>));
   return blocks;
 }
 
 template <int D>
 void split(TreeAttentionArgs& p, int processors) {
   const long long blocks = (long long)((p.group * p.tokens + BLOCK_ROWS - 1) / BLOCK_ROWS) * p.kv_heads * p.sequences;
-  const long long wave = (long long)processors * resident<D>();
-  const int chunks = (p.keys + CHUNK - 1) / CHUNK;
-  // As many splits as one wave holds, at least one, at most a chunk each (the block layout's rule).
-  const long long wanted = wave / blocks > 1 ? wave / blocks : 1;
-  const int splits = static_cast<int>(wanted < chunks ? wanted : chunks);
-  p.per_split = (chunks + splits - 1) / splits;
-  p.splits = (chunks + p.per_split - 1) / p.per_split;
+  aded_tree_attention_set_splits(p, blocks, (long long)processors * resident<D>(), CHUNK);
 }
 
 template <int D>
