@@ -25,11 +25,16 @@ trap 'rm -rf "$work"' EXIT
 kernel=("$work/aded_tree_attention.o" "$work/aded_tree_attention_warps.o" -L"$cuda/lib64" -lcudart)
 if [ -x "$nvcc" ]; then
   # Hopper machine code, and PTX for later GPUs to compile at load.
+  # In parallel; a bare `wait` would hide a failed compile, so each job is waited for and its status kept.
+  jobs=()
   for unit in aded_tree_attention aded_tree_attention_warps; do
     "$nvcc" -O3 -std=c++17 -Xcompiler -fPIC -gencode arch=compute_90,code=sm_90 \
       -gencode arch=compute_90,code=compute_90 -c "$src/$unit.cu" -o "$work/$unit.o" &
+    jobs+=($!)
   done
-  wait
+  for job in "${jobs[@]}"; do
+    wait "$job"
+  done
 else
   echo "no nvcc: building the helper without the tree-attention kernel" >&2
   kernel=(-DADED_NO_TREE_KERNEL)
