@@ -255,7 +255,8 @@ final class StepScheduler {
                 startedByWait++;
             }
             passing = true;
-            return new Batch(take(), Thread.currentThread(), passes++);
+            Step[] steps = take();
+            return new Batch(steps, lastPass.nodes(), Thread.currentThread(), passes++);
         } finally {
             lock.unlock();
         }
@@ -465,7 +466,7 @@ final class StepScheduler {
         final Step[] steps;
         final Thread leader;
         final long number;
-        /** The trees' nodes, roots included: counted as the pass starts, since each tree is redrawn after it. */
+        /** The trees' nodes, roots included, as the pass started ({@link #take}): each tree is redrawn after it. */
         final int nodes;
         final AtomicInteger remaining;
         long start;
@@ -473,15 +474,11 @@ final class StepScheduler {
         /** Whether the device and the next pass are free already: see {@link #run}. */
         boolean released;
 
-        Batch(Step[] steps, Thread leader, long number) {
+        Batch(Step[] steps, int nodes, Thread leader, long number) {
             this.steps = steps;
+            this.nodes = nodes;
             this.leader = leader;
             this.number = number;
-            int n = 0;
-            for (Step s : steps) {
-                n += s.tree.size();
-            }
-            this.nodes = n;
             this.remaining = new AtomicInteger(steps.length);
         }
 

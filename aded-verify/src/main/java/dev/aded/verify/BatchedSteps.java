@@ -458,6 +458,7 @@ final class BatchedSteps implements AutoCloseable {
         int writeAt = l.writeAt(heads);
         int movesAt = l.movesAt(heads);
         int keysAt = l.keysAt(heads);
+        int boundsAt = l.boundsAt(heads);
         int lengthsAt = l.lengthsAt(heads);
         int treeSequencesAt = l.treeSequencesAt(heads);
         int treeColumnsAt = l.treeColumnsAt(heads);
@@ -508,9 +509,9 @@ final class BatchedSteps implements AutoCloseable {
             if (l.bySlot) {
                 input[keysAt + s] = slot;
                 // A padding sequence's rows open their first key, as its tree's padding rows do; it has no tokens.
-                input[keysAt + b + s] = real ? cached + size0 : 1;
-                input[keysAt + 2 * b + s] = size0;
-                input[keysAt + 3 * b + s] = cached;
+                input[boundsAt + s] = real ? cached + size0 : 1;
+                input[boundsAt + b + s] = size0;
+                input[boundsAt + 2 * b + s] = cached;
             }
             for (int j = 0; j < l.past; j++) {
                 input[keysAt + s * l.keys + j] = real ? base + j : slots.spareRow;
